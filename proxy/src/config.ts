@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+/** Every knob the proxy reads from the environment; names are the README's configuration table. */
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalString,
+  PGLITE_DATA_DIR: z.string().default('.tollgate/pgdata'),
+  PGLITE_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  UPSTREAM_BASE_URL: z.string().url().default('https://api.openai.com/v1'),
+  OPENAI_API_KEY: optionalString,
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().positive().default(128),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
+  PRICES_FILE: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  LOG_FLUSH_MS: z.coerce.number().int().min(1).default(250),
+  LOG_MAX_QUEUE: z.coerce.number().int().min(100).default(100_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+  PERSONA_MODEL: z.string().default('gpt-4o-mini'),
+  PERSONA_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  PERSONA_DEDUP_WINDOW_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+  PERSONA_MAX: z.coerce.number().int().min(1).max(100).default(50),
+  CHAT_STREAM_MODEL: z.string().default('gpt-4o-mini'),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+  RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+  RESPONSE_CACHE_ENDPOINTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  RESPONSE_CACHE_LRU_ENTRIES: z.coerce.number().int().min(0).default(1000),
+  CACHE_CLEANUP_INTERVAL_MS: z.coerce.number().int().positive().default(10 * 60_000),
+  COALESCE_WAIT_MS: z.coerce.number().int().min(0).default(120_000),
+  METRICS_ENABLED: bool.default(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value fails with one line per offending variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
