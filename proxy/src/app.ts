@@ -1,0 +1,69 @@
+import express, { type Express } from 'express';
+import { apiRouter } from './api/routes.js';
+import type { AppDeps } from './deps.js';
+import { ProxyError, sendError } from './errors.js';
+import { passthroughHandler } from './proxy/passthrough.js';
+
+/**
+ * The HTTP surface: operations endpoints, Tollgate's own `/api`, and every other path passed
+ * through to OpenAI. `/v1/*` and bare paths both work because SDKs are configured either way.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await withTimeout(deps.pool.query('SELECT 1'), 2000);
+      res.json({ status: 'ready', database: 'ok' });
+    } catch (err) {
+      res.status(503).json({ status: 'not_ready', database: (err as Error).message });
+    }
+  });
+  if (deps.config.METRICS_ENABLED) {
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('Content-Type', deps.metrics.registry.contentType);
+      res.send(await deps.metrics.registry.metrics());
+    });
+  }
+  app.use('/api', apiRouter(deps));
+  app.use(passthroughHandler(deps));
+  // Body-parser and routing errors inside /api end here; nothing reaches express's HTML 500 page.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e?.type === 'entity.parse.failed') {
+      sendError(res, new ProxyError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', 'invalid_json'));
+    } else if (e?.type === 'entity.too.large') {
+      sendError(res, new ProxyError(413, 'Request body too large.', 'invalid_request_error', 'request_too_large'));
+    } else if (e instanceof ProxyError) {
+      sendError(res, e);
+    } else if (e?.status && e.status >= 400 && e.status < 500) {
+      sendError(res, new ProxyError(e.status, e.message ?? 'Bad request.'));
+    } else {
+      deps.logger.error({ err }, 'unhandled error');
+      sendError(res, new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error'));
+    }
+  });
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,16 @@
+const ID_SEGMENT = /^(?:[a-z]+[-_])?[A-Za-z0-9]{16,}$|^\d+$|^[0-9a-f-]{32,36}$/;
+
+/**
+ * The dotted endpoint name logged for a request path: `/v1/chat/completions` → `chat.completions`,
+ * `/v1/responses/resp_abc123…` → `responses.item`. Object ids collapse to `item` so that stateful
+ * routes group together instead of making one series per id.
+ */
+export function endpointOf(path: string): string {
+  const clean = path.split('?')[0]!.replace(/^\/v1(?=\/|$)/, '');
+  const parts = clean
+    .split('/')
+    .filter(Boolean)
+    // Model ids (`/models/gpt-4o-mini`) are ids too, but do not look like generated ones.
+    .map((seg, i, all) => (ID_SEGMENT.test(seg) || (i === 1 && all[0] === 'models') ? 'item' : seg.toLowerCase()));
+  return parts.length ? parts.join('.') : 'root';
+}

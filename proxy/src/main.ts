@@ -1,0 +1,56 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { connectDatabase } from './db/connect.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './logger.js';
+import { closeDeps, createDeps } from './runtime.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+const logger = createLogger(config.LOG_LEVEL);
+const db = await connectDatabase(config);
+const { applied } = await migrate(db.pool);
+if (applied.length) logger.info({ applied }, 'migrations applied');
+if (db.embedded) {
+  logger.info({ databaseUrl: db.url, dataDir: config.PGLITE_DATA_DIR }, 'embedded Postgres running');
+  console.log(`Embedded Postgres (PGlite) at ${db.url}  (psql "${db.url}")`);
+}
+const deps = createDeps(config, db.pool, logger);
+const app = createApp(deps);
+const server: Server = app.listen(config.PORT, config.HOST, () => {
+  const addr = server.address();
+  const port = addr && typeof addr === 'object' ? addr.port : config.PORT;
+  logger.info({ port, upstream: config.UPSTREAM_BASE_URL }, 'tollgate proxy listening');
+  console.log(`Tollgate proxy on http://localhost:${port}/v1  ->  ${config.UPSTREAM_BASE_URL}`);
+});
+// Streams can be idle for a while between chunks; node's defaults would cut long generations.
+server.requestTimeout = 0;
+server.headersTimeout = 65_000;
+server.keepAliveTimeout = 65_000;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'draining in-flight requests');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
+  await Promise.race([closed, grace]);
+  server.closeAllConnections();
+  await closeDeps(deps);
+  await db.close();
+  logger.info('call log flushed; bye');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

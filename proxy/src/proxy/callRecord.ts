@@ -1,0 +1,74 @@
+import type { AppDeps } from '../deps.js';
+import type { CacheStatus, CallLogRow } from '../log/callLog.js';
+import { costUsd } from '../pricing/cost.js';
+import type { Usage } from '../usage/types.js';
+import { elapsed, type CallContext } from './requestContext.js';
+
+export interface CallOutcome {
+  status: number;
+  usage: Usage | undefined;
+  cacheStatus: CacheStatus;
+  upstreamRequestId?: string | null;
+  /** What the response would have cost upstream, for hits and replays (cost_saved_usd). */
+  savedUsd?: number;
+  errorType?: string | null;
+  /** Response's model (a dated snapshot) when the request named none. */
+  responseModel?: string;
+}
+
+/** Prices the call and hands one row to the batched call-log writer; never throws. */
+export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): void {
+  try {
+    const model = ctx.model ?? out.responseModel ?? '(none)';
+    const usage = out.usage;
+    const served = out.cacheStatus === 'hit' || out.cacheStatus === 'idempotent_replay' || out.cacheStatus === 'coalesced';
+    let cost: number | null;
+    if (served) cost = 0;
+    else if (!usage || usage.source === 'none') cost = out.status >= 400 || !ctx.model ? 0 : pricedOrNull(deps, model, usage);
+    else cost = pricedOrNull(deps, out.responseModel ?? model, usage) ?? pricedOrNull(deps, model, usage);
+    const now = performance.now();
+    const row: CallLogRow = {
+      endpoint: ctx.endpoint,
+      model,
+      tokensPrompt: usage && usage.source !== 'none' ? usage.promptTokens : null,
+      tokensCompletion: usage && usage.source !== 'none' ? usage.completionTokens : null,
+      costUsd: cost,
+      createdAt: new Date(),
+      requestId: ctx.requestId,
+      upstreamRequestId: out.upstreamRequestId ?? null,
+      tenant: ctx.tenant,
+      method: ctx.method,
+      path: ctx.path.split('?')[0]!,
+      statusCode: out.status,
+      stream: ctx.stream,
+      cacheStatus: out.cacheStatus,
+      tokensCached: usage && usage.source !== 'none' ? usage.cachedTokens : null,
+      tokensReasoning: usage && usage.source !== 'none' ? usage.reasoningTokens : null,
+      costSavedUsd: served ? (out.savedUsd ?? 0) : 0,
+      latencyMs: elapsed(ctx.startedAt, now),
+      ttfbMs: elapsed(ctx.startedAt, ctx.firstByteAt),
+      upstreamMs: elapsed(ctx.upstreamSentAt, ctx.upstreamEndedAt),
+      usageSource: usage?.source ?? 'none',
+      clientAborted: ctx.clientAborted,
+      errorType: out.errorType ?? null,
+    };
+    deps.callLog.write(row);
+    const m = deps.metrics;
+    m.requests.inc({ endpoint: row.endpoint, model: row.model, cache_status: row.cacheStatus, status: String(row.statusCode) });
+    if (usage && usage.source !== 'none') {
+      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'prompt' }, usage.promptTokens);
+      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'completion' }, usage.completionTokens);
+      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'cached' }, usage.cachedTokens);
+      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'reasoning' }, usage.reasoningTokens);
+    }
+    if (cost) m.costUsd.inc({ endpoint: row.endpoint, model: row.model }, cost);
+    if (row.costSavedUsd) m.savedUsd.inc({ endpoint: row.endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
+    if (cost === null) m.unknownModel.inc({ model: row.model });
+  } catch (err) {
+    deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
+  }
+}
+
+function pricedOrNull(deps: AppDeps, model: string, usage: Usage): number | null {
+  return costUsd(deps.prices, model, usage);
+}

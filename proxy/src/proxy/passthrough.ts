@@ -1,0 +1,270 @@
+import { Transform, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { Request, RequestHandler, Response } from 'express';
+import type { AppDeps } from '../deps.js';
+import { ProxyError, badRequest, sendError } from '../errors.js';
+import { classifyUpstreamError } from '../upstream/client.js';
+import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
+import type { Usage } from '../usage/types.js';
+import { isJsonRequest, readBody } from './body.js';
+import { recordCall, type CallOutcome } from './callRecord.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { newCallContext, type CallContext } from './requestContext.js';
+import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
+
+/** Endpoints whose requests must name a model, as upstream would insist anyway. */
+const MODEL_REQUIRED = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'audio.speech']);
+/** Endpoints whose responses the proxy reads for usage, so it asks upstream for them uncompressed. */
+const PARSED = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'images.generations', 'images.edits', 'moderations', 'audio.transcriptions', 'audio.translations']);
+/** Largest JSON response kept in memory to read usage from; bigger ones are piped without it. */
+const MAX_CAPTURE_BYTES = 16 * 1024 * 1024;
+
+/** A request, parsed and checked, ready to go upstream. */
+export interface PreparedRequest {
+  ctx: CallContext;
+  /** Body to forward: bytes as received (or re-serialised when the proxy added an option), or the raw stream. */
+  body: Buffer | Readable | undefined;
+  /** The proxy added stream_options.include_usage and must hide its effect from the caller. */
+  injectedUsage: boolean;
+}
+
+/** Reads and validates the caller's request. Throws ProxyError (4xx) for what upstream would refuse. */
+export async function prepareRequest(req: Request, ctx: CallContext, limit: number): Promise<PreparedRequest> {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' && !req.headers['content-length']) {
+    ctx.stream = /(?:^|&)stream=true(?:&|$)/.test(ctx.path.split('?')[1] ?? '');
+    return { ctx, body: undefined, injectedUsage: false };
+  }
+  if (!isJsonRequest(req)) return { ctx, body: limitStream(req, limit), injectedUsage: false };
+  const raw = await readBody(req, limit);
+  if (raw.length === 0) {
+    if (MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
+    return { ctx, body: raw, injectedUsage: false };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw badRequest(
+      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)',
+      null,
+      'invalid_json',
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
+  }
+  const json = parsed as Record<string, unknown>;
+  ctx.json = json;
+  if (json['model'] !== undefined && typeof json['model'] !== 'string') throw badRequest('model must be a string', 'model');
+  ctx.model = json['model'] as string | undefined;
+  if (!ctx.model && MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
+  ctx.stream = json['stream'] === true;
+  const opts = json['stream_options'] as Record<string, unknown> | undefined;
+  if (ctx.stream && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') && opts?.['include_usage'] !== true) {
+    // Without this option a chat stream carries no usage at all; ask for it and hide it again.
+    const withUsage = { ...json, stream_options: { ...(opts ?? {}), include_usage: true } };
+    return { ctx, body: Buffer.from(JSON.stringify(withUsage)), injectedUsage: true };
+  }
+  return { ctx, body: raw, injectedUsage: false };
+}
+
+function limitStream(req: Request, limit: number): Readable {
+  let size = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > limit) cb(new ProxyError(413, `Request body exceeds the proxy's limit of ${limit} bytes (BODY_LIMIT_BYTES).`, 'invalid_request_error', 'request_too_large', null, false));
+      else cb(null, chunk);
+    },
+  });
+  req.on('error', (err) => limiter.destroy(err));
+  return req.pipe(limiter);
+}
+
+/** Forwards a prepared request upstream and streams the answer back; resolves with what to log. */
+export async function forward(deps: AppDeps, req: Request, res: Response, prepared: PreparedRequest, tap?: ResponseTap): Promise<CallOutcome> {
+  const { ctx, body, injectedUsage } = prepared;
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) {
+      ctx.clientAborted = true;
+      abort.abort();
+    }
+  };
+  res.on('close', onClose);
+  const headers = upstreamRequestHeaders(req.headers, {
+    fallbackApiKey: deps.config.OPENAI_API_KEY,
+    identityEncoding: PARSED.has(ctx.endpoint),
+    bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
+  });
+  ctx.upstreamSentAt = performance.now();
+  deps.metrics.overheadSeconds.observe((ctx.upstreamSentAt - ctx.startedAt) / 1000);
+  let upstream;
+  try {
+    upstream = await deps.upstream.send({ method: ctx.method, path: ctx.upstreamPath, headers, body, signal: abort.signal });
+  } catch (err) {
+    res.off('close', onClose);
+    ctx.upstreamEndedAt = performance.now();
+    if (err instanceof ProxyError) {
+      sendError(res, err);
+      return { status: err.status, usage: undefined, cacheStatus: 'bypass', errorType: err.code ?? err.type };
+    }
+    return upstreamFailure(deps, res, ctx, err);
+  }
+  const status = upstream.statusCode;
+  const upstreamRequestId = headerValue(upstream.headers['x-request-id']);
+  const contentType = headerValue(upstream.headers['content-type']) ?? '';
+  const isSse = contentType.includes('text/event-stream');
+  tap?.onHead?.(status, upstream.headers);
+  res.status(status);
+  const outHeaders = clientResponseHeaders(upstream.headers as Record<string, string | string[]>, !isSse && !injectedUsage);
+  for (const [name, value] of Object.entries(outHeaders)) res.setHeader(name, value);
+  let usage: Usage | undefined;
+  let errorType: string | null = status >= 400 ? `upstream_${status}` : null;
+  let responseModel: string | undefined;
+  try {
+    if (isSse) {
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.removeHeader('content-length');
+      res.flushHeaders();
+      res.socket?.setNoDelay(true);
+      const observer = new SseObserver();
+      const splitter = injectedUsage ? new SseEventSplitter() : undefined;
+      const decoder = new StringDecoder('utf8');
+      for await (const chunk of upstream.body) {
+        const text = decoder.write(chunk as Buffer);
+        observer.feed(text);
+        tap?.onChunk?.(text);
+        if (splitter) {
+          const visible = splitter.push(text).map(hideInjectedUsage).filter((e): e is string => e !== null).join('');
+          if (visible) await write(res, ctx, visible);
+        } else {
+          await write(res, ctx, chunk as Buffer);
+        }
+      }
+      if (splitter) {
+        const rest = splitter.rest();
+        if (rest) await write(res, ctx, rest);
+      }
+      ctx.upstreamEndedAt = performance.now();
+      responseModel = observer.model;
+      usage = observer.usage ?? (status < 400 ? estimateUsage(promptTextOf(ctx.json), observer.text) : undefined);
+      if (observer.errored) errorType ??= 'stream_error';
+      tap?.onEnd?.({ complete: observer.finished && !observer.errored && status < 300, usage });
+      res.end();
+    } else {
+      res.flushHeaders();
+      const captured: Buffer[] = [];
+      let capturedBytes = 0;
+      const capture = contentType.includes('json');
+      for await (const chunk of upstream.body) {
+        if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
+          captured.push(chunk as Buffer);
+          capturedBytes += (chunk as Buffer).length;
+        }
+        await write(res, ctx, chunk as Buffer);
+      }
+      ctx.upstreamEndedAt = performance.now();
+      res.end();
+      let parsed: unknown;
+      if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
+        try {
+          parsed = JSON.parse(Buffer.concat(captured).toString('utf8'));
+        } catch {
+          parsed = undefined;
+        }
+      }
+      if (status < 400 && parsed !== undefined) {
+        usage = usageFromJson(ctx.endpoint, parsed, ctx.json);
+        const m = (parsed as Record<string, unknown>)['model'];
+        if (typeof m === 'string') responseModel = m;
+      }
+      tap?.onEnd?.({ complete: status < 300, usage, json: parsed });
+    }
+  } catch (err) {
+    ctx.upstreamEndedAt ??= performance.now();
+    if (ctx.clientAborted) {
+      errorType = 'client_aborted';
+    } else {
+      errorType = 'upstream_interrupted';
+      deps.logger.warn({ requestId: ctx.requestId, err: (err as Error).message }, 'upstream response interrupted');
+      if (isSse && !res.writableEnded) {
+        // The SDK turns an `error` event into an APIError instead of hanging on a cut stream.
+        res.end(`data: ${JSON.stringify({ error: { message: 'The upstream connection was interrupted.', type: 'server_error', param: null, code: 'upstream_interrupted' } })}\n\n`);
+      } else {
+        res.destroy();
+      }
+    }
+    tap?.onEnd?.({ complete: false, usage });
+    if (isSse) usage = usage ?? estimateUsage(promptTextOf(ctx.json), '');
+    upstream.body.destroy();
+  } finally {
+    res.off('close', onClose);
+  }
+  if (isSse && !usage && status < 400) usage = estimateUsage(promptTextOf(ctx.json), '');
+  return { status, usage, cacheStatus: 'bypass', upstreamRequestId, errorType, responseModel };
+}
+
+/** Lets a caching layer watch the response as it is forwarded. */
+export interface ResponseTap {
+  onHead?(status: number, headers: Record<string, string | string[] | undefined>): void;
+  onChunk?(text: string): void;
+  onEnd?(end: { complete: boolean; usage: Usage | undefined; json?: unknown }): void;
+}
+
+async function write(res: Response, ctx: CallContext, chunk: Buffer | string): Promise<void> {
+  ctx.firstByteAt ??= performance.now();
+  if (!res.write(chunk)) {
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        if (res.destroyed && !res.writableFinished) reject(new Error('client closed'));
+        else resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+}
+
+function upstreamFailure(deps: AppDeps, res: Response, ctx: CallContext, err: unknown): CallOutcome {
+  const kind = classifyUpstreamError(err);
+  if (kind === 'aborted' || ctx.clientAborted) {
+    ctx.clientAborted = true;
+    return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
+  }
+  const message = (err as Error)?.message ?? String(err);
+  deps.logger.warn({ requestId: ctx.requestId, kind, err: message }, 'upstream request failed');
+  const e =
+    kind === 'timeout'
+      ? new ProxyError(504, `The upstream API did not answer in time (${message}).`, 'timeout_error', 'upstream_timeout')
+      : new ProxyError(502, `The upstream API could not be reached (${message}).`, 'server_error', 'upstream_unreachable');
+  sendError(res, e);
+  return { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The `/v1/*` handler: every OpenAI call not otherwise intercepted goes through here. */
+export function passthroughHandler(deps: AppDeps): RequestHandler {
+  return async (req, res) => {
+    const ctx = newCallContext(req);
+    res.setHeader('x-tollgate-request-id', ctx.requestId);
+    let outcome: CallOutcome;
+    try {
+      const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
+      res.setHeader('x-tollgate-cache', 'BYPASS');
+      outcome = await forward(deps, req, res, prepared);
+    } catch (err) {
+      const e = err instanceof ProxyError ? err : new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error');
+      if (!(err instanceof ProxyError)) deps.logger.error({ err, requestId: ctx.requestId }, 'proxy error');
+      sendError(res, e);
+      outcome = { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code ?? e.type };
+    }
+    recordCall(deps, ctx, outcome);
+  };
+}

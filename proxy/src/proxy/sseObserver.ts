@@ -1,0 +1,110 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { fromCompletionUsage, fromResponseUsage } from '../usage/extract.js';
+import type { Usage } from '../usage/types.js';
+
+/**
+ * Watches a copy of an SSE response (chat completions or Responses API) and remembers what the
+ * call log needs: usage, the generated text (to estimate usage when a stream is cut short), the
+ * model, and whether the stream finished cleanly or carried an error event.
+ */
+export class SseObserver {
+  usage: Usage | undefined;
+  model: string | undefined;
+  text = '';
+  finished = false;
+  errored = false;
+  private readonly parser = createParser({ onEvent: (e) => this.onEvent(e) });
+
+  feed(chunk: string): void {
+    this.parser.feed(chunk);
+  }
+
+  private onEvent(e: EventSourceMessage): void {
+    if (e.data === '[DONE]') {
+      this.finished = true;
+      return;
+    }
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(e.data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (json['error'] || e.event === 'error' || json['type'] === 'error' || json['type'] === 'response.failed') {
+      this.errored = true;
+    }
+    const type = typeof json['type'] === 'string' ? (json['type'] as string) : undefined;
+    if (type?.startsWith('response.')) {
+      this.onResponsesEvent(type, json);
+      return;
+    }
+    if (typeof json['model'] === 'string') this.model = json['model'];
+    const usage = fromCompletionUsage(json['usage']);
+    if (usage) this.usage = usage;
+    const choices = Array.isArray(json['choices']) ? (json['choices'] as Array<Record<string, unknown>>) : [];
+    for (const choice of choices) {
+      const delta = choice['delta'] as Record<string, unknown> | undefined;
+      if (delta && typeof delta['content'] === 'string') this.text += delta['content'];
+      const text = choice['text'];
+      if (typeof text === 'string') this.text += text;
+    }
+  }
+
+  private onResponsesEvent(type: string, json: Record<string, unknown>): void {
+    if (type === 'response.output_text.delta' && typeof json['delta'] === 'string') this.text += json['delta'];
+    const response = json['response'] as Record<string, unknown> | undefined;
+    if (response && typeof response['model'] === 'string') this.model = response['model'];
+    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      const usage = fromResponseUsage(response?.['usage']);
+      if (usage) this.usage = usage;
+      if (type === 'response.completed') this.finished = true;
+    }
+  }
+}
+
+/**
+ * Splits raw SSE bytes into whole events (terminator included) so one event can be dropped or
+ * edited without re-framing the rest. Used only when the proxy changed the request.
+ */
+export class SseEventSplitter {
+  private buffer = '';
+
+  push(chunk: string): string[] {
+    this.buffer += chunk;
+    const events: string[] = [];
+    for (;;) {
+      const m = /\r?\n\r?\n/.exec(this.buffer);
+      if (!m) break;
+      const end = m.index + m[0].length;
+      events.push(this.buffer.slice(0, end));
+      this.buffer = this.buffer.slice(end);
+    }
+    return events;
+  }
+
+  rest(): string {
+    const r = this.buffer;
+    this.buffer = '';
+    return r;
+  }
+}
+
+/**
+ * For a chat stream where the proxy added `stream_options.include_usage`, returns the event as
+ * the caller would have seen it without that option: the usage-only chunk is dropped (null) and
+ * the `"usage":null` field the option adds to every other chunk is removed, byte for byte.
+ */
+export function hideInjectedUsage(event: string): string | null {
+  const dataLine = /^data: ?(.*)$/m.exec(event);
+  if (!dataLine || dataLine[1] === '[DONE]') return event;
+  const data = dataLine[1]!;
+  if (data.includes('"choices":[]') && data.includes('"usage":{')) {
+    try {
+      const json = JSON.parse(data) as { choices?: unknown[]; usage?: unknown };
+      if (Array.isArray(json.choices) && json.choices.length === 0 && json.usage) return null;
+    } catch {
+      return event;
+    }
+  }
+  return event.replace(/,"usage":null(?=\}\s*$)/m, '');
+}

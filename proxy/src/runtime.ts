@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Pool } from './db/pool.js';
+import type { AppDeps } from './deps.js';
+import { CallLogWriter } from './log/callLog.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { loadPriceTable } from './pricing/cost.js';
+import { createUpstreamClient } from './upstream/client.js';
+
+/** Builds the dependencies of one proxy instance over an already migrated database pool. */
+export function createDeps(config: Config, pool: Pool, logger: Logger = createLogger(config.LOG_LEVEL)): AppDeps {
+  const metrics = createMetrics();
+  return {
+    config,
+    pool,
+    logger,
+    metrics,
+    prices: loadPriceTable(config.PRICES_FILE),
+    callLog: new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE }, logger, metrics),
+    upstream: createUpstreamClient({
+      baseUrl: config.UPSTREAM_BASE_URL,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+      connections: config.UPSTREAM_CONNECTIONS,
+    }),
+    instanceId: randomUUID(),
+  };
+}
+
+/** Releases what createDeps opened (not the pool, which the caller owns). */
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  await deps.callLog.close();
+  await deps.upstream.close();
+}
