@@ -1,21 +1,23 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { closeDeps, createDeps } from './runtime.js';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
   }
-  throw err;
 }
+const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
 const db = await connectDatabase(config);
 const { applied } = await migrate(db.pool);

@@ -23,9 +23,12 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     const usage = out.usage;
     const served = out.cacheStatus === 'hit' || out.cacheStatus === 'idempotent_replay' || out.cacheStatus === 'coalesced';
     let cost: number | null;
-    if (served) cost = 0;
-    else if (!usage || usage.source === 'none') cost = out.status >= 400 || !ctx.model ? 0 : pricedOrNull(deps, model, usage);
-    else cost = pricedOrNull(deps, out.responseModel ?? model, usage) ?? pricedOrNull(deps, model, usage);
+    if (served || out.status >= 400 || !usage || usage.source === 'none') {
+      // Nothing billable happened upstream: a served copy, an error, or a free call (models, moderations).
+      cost = served || out.status >= 400 || !ctx.model ? 0 : priced(deps, model, undefined);
+    } else {
+      cost = priced(deps, out.responseModel ?? model, usage) ?? priced(deps, model, usage);
+    }
     const now = performance.now();
     const row: CallLogRow = {
       endpoint: ctx.endpoint,
@@ -69,6 +72,9 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
   }
 }
 
-function pricedOrNull(deps: AppDeps, model: string, usage: Usage): number | null {
-  return costUsd(deps.prices, model, usage);
+const NO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0, source: 'none' };
+
+/** Null for a model missing from the price table, so an unknown price never reads as free. */
+function priced(deps: AppDeps, model: string, usage: Usage | undefined): number | null {
+  return costUsd(deps.prices, model, usage ?? NO_USAGE);
 }
