@@ -1,0 +1,128 @@
+import type { Usage } from './types.js';
+import { estimateTokens, promptTextOf } from './text.js';
+
+export type { Usage } from './types.js';
+export { promptTextOf } from './text.js';
+
+type Json = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+const objAt = (o: Json, key: string): Json => (isObj(o[key]) ? (o[key] as Json) : {});
+
+const NONE: Usage = Object.freeze({
+  promptTokens: 0,
+  completionTokens: 0,
+  cachedTokens: 0,
+  reasoningTokens: 0,
+  totalTokens: 0,
+  source: 'none',
+}) as Usage;
+
+function none(): Usage {
+  return { ...NONE };
+}
+
+/** The common shape of both usage families; input details may carry image/audio subsets. */
+function reported(input: number, output: number, total: unknown, reasoning: unknown, inputDetails: Json): Usage {
+  const u: Usage = {
+    promptTokens: input,
+    completionTokens: output,
+    cachedTokens: num(inputDetails.cached_tokens) ?? 0,
+    reasoningTokens: num(reasoning) ?? 0,
+    totalTokens: num(total) ?? input + output,
+    source: 'reported',
+  };
+  // Only when present, so plain text calls stay minimal.
+  const image = num(inputDetails.image_tokens);
+  const audio = num(inputDetails.audio_tokens);
+  if (image) u.imageTokens = image;
+  if (audio) u.audioTokens = audio;
+  return u;
+}
+
+/** Chat Completions / legacy Completions / embeddings `usage` (`CompletionUsage`). */
+export function fromCompletionUsage(u: unknown): Usage | undefined {
+  if (!isObj(u)) return undefined;
+  const prompt = num(u.prompt_tokens);
+  if (prompt === undefined) return undefined;
+  const reasoning = objAt(u, 'completion_tokens_details').reasoning_tokens;
+  return reported(prompt, num(u.completion_tokens) ?? 0, u.total_tokens, reasoning, objAt(u, 'prompt_tokens_details'));
+}
+
+/**
+ * Responses API `usage` (`ResponseUsage`); also fits gpt-image `ImagesUsage` and token-billed
+ * transcription usage, which use the same input/output names. Details may be missing.
+ */
+export function fromResponseUsage(u: unknown): Usage | undefined {
+  if (!isObj(u)) return undefined;
+  const input = num(u.input_tokens);
+  if (input === undefined) return undefined;
+  // Transcription usage spells it `input_token_details`.
+  const details = isObj(u.input_tokens_details) ? objAt(u, 'input_tokens_details') : objAt(u, 'input_token_details');
+  const reasoning = objAt(u, 'output_tokens_details').reasoning_tokens;
+  return reported(input, num(u.output_tokens) ?? 0, u.total_tokens, reasoning, details);
+}
+
+function imagesUsage(response: Json, request: Json): Usage {
+  const data = Array.isArray(response.data) ? response.data : [];
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 'auto' ? v : undefined);
+  const images = {
+    count: data.length,
+    // gpt-image responses echo the resolved size/quality; dall-e only has the request's.
+    size: str(response.size) ?? str(request.size) ?? '1024x1024',
+    quality: str(response.quality) ?? str(request.quality) ?? 'standard',
+  };
+  const tokens = fromResponseUsage(response.usage);
+  if (tokens) return { ...tokens, images };
+  return { ...none(), images, source: 'reported' };
+}
+
+function transcriptionUsage(response: Json): Usage {
+  const u = response.usage;
+  if (isObj(u) && u.type === 'duration') {
+    const seconds = num(u.seconds);
+    return seconds === undefined ? none() : { ...none(), audioSeconds: seconds, source: 'reported' };
+  }
+  return fromResponseUsage(u) ?? none();
+}
+
+/**
+ * Usage of a non-streamed JSON response, by our dotted endpoint name. Endpoints without a
+ * usage concept (models, files, moderations, ...) give zeros with source 'none'.
+ */
+export function usageFromJson(endpoint: string, response: unknown, request: unknown): Usage {
+  if (!isObj(response)) return none();
+  const req = isObj(request) ? request : {};
+  switch (endpoint) {
+    case 'chat.completions':
+    case 'completions':
+    case 'embeddings':
+      return fromCompletionUsage(response.usage) ?? none();
+    case 'responses':
+      return fromResponseUsage(response.usage) ?? none();
+    case 'images.generations':
+    case 'images.edits':
+    case 'images.variations':
+      return imagesUsage(response, req);
+    case 'audio.transcriptions':
+    case 'audio.translations':
+      return transcriptionUsage(response);
+    default:
+      return none();
+  }
+}
+
+/** Fallback when the upstream reported nothing (e.g. a stream cut before its usage chunk). */
+export function estimateUsage(promptText: string, completionText: string): Usage {
+  const promptTokens = estimateTokens(promptText);
+  const completionTokens = estimateTokens(completionText);
+  return {
+    promptTokens,
+    completionTokens,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    totalTokens: promptTokens + completionTokens,
+    source: 'estimated',
+  };
+}
