@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import OpenAI from 'openai';
+import { z } from 'zod';
+import type { AppDeps } from '../deps.js';
+import { badRequest, ProxyError, sendError } from '../errors.js';
+import {
+  idempotencyKeyHash,
+  keyInProgressError,
+  keyMismatchError,
+  parseIdempotencyKey,
+  requestFingerprint,
+} from '../idempotency/keys.js';
+import type { IdempotencyLease, IdempotencyStore } from '../idempotency/store.js';
+import { apiCallContext, openaiFor, upstreamAnswered, upstreamError } from '../personas/upstream.js';
+import { costUsd } from '../pricing/cost.js';
+import { recordCall } from '../proxy/callRecord.js';
+import { analyseStream } from '../sse/assemble.js';
+import { sseErrorEvent } from '../sse/broadcaster.js';
+import { replayableHeaders, sendStored } from '../sse/stored.js';
+import { fromCompletionUsage } from '../usage/extract.js';
+
+export const CHAT_STREAM_PATH = '/api/chat/stream';
+const ENDPOINT = 'chat.stream';
+
+const bodySchema = z.object({
+  messages: z
+    .array(
+      z.looseObject({
+        role: z.enum(['system', 'developer', 'user', 'assistant'], { error: "each message's role must be system, developer, user or assistant" }),
+        content: z.string({ error: "each message's content must be a string" }),
+      }),
+      { error: 'messages must be an array of { role, content }' },
+    )
+    .min(1, { error: 'messages must not be empty' })
+    .max(500, { error: 'at most 500 messages' }),
+  model: z.string().min(1).max(200).optional(),
+});
+
+/**
+ * `POST /chat/stream` `{ messages, model? }` → `text/event-stream`: the upstream chat completion's
+ * `data:` events piped to the caller as they arrive (usage chunk included: the proxy asks for it),
+ * ending with `data: [DONE]`. Model defaults to CHAT_STREAM_MODEL. Logs one `chat.stream` row with
+ * the stream's usage and cost. An `Idempotency-Key` stores the recorded stream (only a cleanly
+ * finished one) and replays it with `Idempotent-Replayed: true`. A client that disconnects
+ * cancels the upstream call (logged client_aborted).
+ */
+export function chatStreamRouter(deps: AppDeps, services: { idempotency: IdempotencyStore }): express.Router {
+  const router = express.Router();
+  const cfg = deps.config;
+
+  router.post('/chat/stream', async (req: Request, res: Response) => {
+    const ctx = apiCallContext(req, ENDPOINT, randomUUID());
+    ctx.stream = true;
+    res.setHeader('x-tollgate-request-id', ctx.requestId);
+    let lease: IdempotencyLease | undefined;
+    try {
+      const parsed = bodySchema.safeParse(req.body);
+      if (!parsed.success) {
+        if (!req.body || typeof req.body !== 'object') throw badRequest('The body must be a JSON object: { messages, model? }.', null, 'invalid_body');
+        const issue = parsed.error.issues[0]!;
+        throw badRequest(issue.message, issue.path.join('.') || null, 'invalid_value');
+      }
+      const model = parsed.data.model ?? cfg.CHAT_STREAM_MODEL;
+      ctx.model = model;
+      const key = parseIdempotencyKey(req.headers['idempotency-key']);
+      if (key !== undefined) {
+        const keyHash = idempotencyKeyHash(key);
+        const r = await services.idempotency.acquire(
+          {
+            tenant: ctx.tenant,
+            requestHash: keyHash,
+            keyHash,
+            fingerprint: requestFingerprint('POST', CHAT_STREAM_PATH, req.body),
+            method: 'POST',
+            path: CHAT_STREAM_PATH,
+            endpoint: ENDPOINT,
+            ttlSeconds: cfg.IDEMPOTENCY_TTL_SECONDS,
+          },
+          cfg.IDEMPOTENCY_WAIT_MS,
+        );
+        if (r.kind === 'mismatch') throw keyMismatchError();
+        if (r.kind === 'in_progress') throw keyInProgressError();
+        if (r.kind === 'replay') {
+          ctx.firstByteAt = performance.now();
+          sendStored(res, r.stored, { 'Idempotent-Replayed': 'true', Age: String(r.ageSeconds), 'x-tollgate-request-id': ctx.requestId });
+          recordCall(deps, ctx, {
+            status: r.stored.status,
+            usage: undefined,
+            cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay',
+            savedUsd: r.costUsd ?? 0,
+          });
+          return;
+        }
+        lease = r.lease;
+      }
+
+      const client = openaiFor(deps, ctx.credential);
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          ctx.clientAborted = true;
+          abort.abort();
+        }
+      });
+      ctx.upstreamSentAt = performance.now();
+      let upstream: globalThis.Response;
+      try {
+        upstream = await client.chat.completions
+          .create({ model, messages: parsed.data.messages as OpenAI.ChatCompletionMessageParam[], stream: true, stream_options: { include_usage: true } }, { signal: abort.signal })
+          .asResponse();
+      } catch (err) {
+        const e = upstreamError(err);
+        if (lease) await services.idempotency.fail(lease, e, upstreamAnswered(err));
+        lease = undefined;
+        throw e;
+      }
+
+      const headers = replayableHeaders(upstream.headers);
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('X-Accel-Buffering', 'no');
+      if (headers['x-request-id']) res.setHeader('x-upstream-request-id', headers['x-request-id']);
+      res.flushHeaders();
+      req.socket.setNoDelay(true);
+
+      const decoder = new TextDecoder();
+      let transcript = '';
+      let failed = false;
+      try {
+        for await (const bytes of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+          const text = decoder.decode(bytes, { stream: true });
+          if (text === '') continue;
+          ctx.firstByteAt ??= performance.now();
+          transcript += text;
+          if (!res.writableEnded && !res.destroyed) res.write(text);
+        }
+        transcript += decoder.decode();
+      } catch (err) {
+        failed = true;
+        if (!ctx.clientAborted) {
+          deps.logger.warn({ err: (err as Error)?.message, requestId: ctx.requestId }, 'chat stream cut short upstream');
+          if (!res.writableEnded && !res.destroyed) res.write(sseErrorEvent('The upstream stream was interrupted.'));
+        }
+      }
+      ctx.upstreamEndedAt = performance.now();
+      if (!res.writableEnded) res.end();
+
+      const outcome = analyseStream('chat', transcript);
+      const usage = fromCompletionUsage(outcome.usage);
+      const responseModel = typeof outcome.json?.['model'] === 'string' ? (outcome.json['model'] as string) : undefined;
+      if (lease) {
+        if (outcome.complete && !failed && !ctx.clientAborted) {
+          const cost = usage ? (costUsd(deps.prices, responseModel ?? model, usage) ?? costUsd(deps.prices, model, usage)) : null;
+          await services.idempotency.complete(lease, { status: 200, headers, contentType: 'text/event-stream; charset=utf-8', sseText: transcript }, cost);
+        } else await services.idempotency.release(lease);
+        lease = undefined;
+      }
+      recordCall(deps, ctx, {
+        status: 200,
+        usage,
+        cacheStatus: key !== undefined ? 'miss' : 'bypass',
+        upstreamRequestId: headers['x-request-id'] ?? null,
+        errorType: failed || outcome.errored ? 'stream_error' : null,
+        ...(responseModel ? { responseModel } : {}),
+      });
+    } catch (err) {
+      if (lease) await services.idempotency.release(lease).catch(() => undefined);
+      const e = upstreamError(err);
+      if (!(err instanceof ProxyError) && e.status >= 500) deps.logger.warn({ err: (err as Error)?.message, requestId: ctx.requestId }, 'chat stream failed');
+      sendError(res, e);
+      recordCall(deps, ctx, { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code ?? e.type });
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,38 @@
+/**
+ * Idempotency-Key (IETF httpapi draft + Stripe semantics) and key-less duplicate detection, stored
+ * in `request_log` so every replica sees them.
+ *
+ * Typical use for a POST with an `Idempotency-Key` header:
+ * ```ts
+ * const key = parseIdempotencyKey(req.headers['idempotency-key']);          // 400 on a malformed key
+ * const fp = requestFingerprint('POST', path, body);
+ * const idem = { tenant, requestHash: idempotencyKeyHash(key), keyHash: idempotencyKeyHash(key), fingerprint: fp,
+ *                method: 'POST', path, endpoint, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS };
+ * const r = await store.acquire(idem, config.IDEMPOTENCY_WAIT_MS);
+ * switch (r.kind) {
+ *   case 'replay':      sendStored(res, r.stored, { 'Idempotent-Replayed': 'true', Age: String(r.ageSeconds) });
+ *                       // log cache_status r.waited ? 'coalesced' : 'idempotent_replay', cost 0, cost_saved r.costUsd
+ *   case 'mismatch':    throw keyMismatchError();    // 422
+ *   case 'in_progress': throw keyInProgressError();  // 409 after the bounded wait
+ *   case 'owner':       run it; then isStorableStatus(status) ? store.complete(r.lease, stored, cost) : store.release(r.lease)
+ *                       // also release on network failure or a cut stream; for a stream store { sseText: transcript }
+ * }
+ * ```
+ * - `IdempotencyStore(pool, {leaseMs})`: `begin`, `acquire(req, waitMs, signal?)` (→ result + `waited`),
+ *   `complete(lease, stored, costUsd)`, `release(lease)`, `findCompleted(tenant, requestHash)` and
+ *   `record(req, stored, costUsd)` for key-less dedup (requestHash = dedupRequestHash(fingerprint)), `close()`.
+ * - Keys are scoped by tenant (never shared across API keys) and stored only as a hash; the
+ *   fingerprint covers method, path (without /v1) and the canonical body.
+ * - Replays carry `Idempotent-Replayed: true`; retention IDEMPOTENCY_TTL_SECONDS (24 h).
+ */
+export {
+  parseIdempotencyKey,
+  idempotencyKeyHash,
+  requestFingerprint,
+  dedupRequestHash,
+  keyMismatchError,
+  keyInProgressError,
+  isStorableStatus,
+  MAX_KEY_LENGTH,
+} from './keys.js';
+export { IdempotencyStore, type IdempotentRequest, type IdempotencyLease, type BeginResult, type Replay } from './store.js';

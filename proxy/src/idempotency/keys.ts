@@ -1,0 +1,76 @@
+import { hashCanonical, sha256Hex } from '../canonical.js';
+import { normalisePath } from '../cache/key.js';
+import { ProxyError } from '../errors.js';
+
+/** Longest accepted Idempotency-Key (Stripe's limit). */
+export const MAX_KEY_LENGTH = 255;
+
+/**
+ * The Idempotency-Key header's value, or undefined when absent. Accepts the draft's RFC 8941
+ * String form (`"abc"`) and the bare tokens real clients send; rejects (400) empty, over-long or
+ * non-printable keys.
+ */
+export function parseIdempotencyKey(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) {
+    if (value.length !== 1) throw invalidKey('Send exactly one Idempotency-Key header.');
+    value = value[0]!;
+  }
+  let key = value.trim();
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1).replace(/\\(["\\])/g, '$1');
+  if (key === '') throw invalidKey('The Idempotency-Key header is empty.');
+  if (key.length > MAX_KEY_LENGTH) throw invalidKey(`The Idempotency-Key header is longer than ${MAX_KEY_LENGTH} characters.`);
+  if (!/^[\x20-\x7e]+$/.test(key)) throw invalidKey('The Idempotency-Key header must be printable ASCII.');
+  return key;
+}
+
+function invalidKey(message: string): ProxyError {
+  return new ProxyError(400, message, 'invalid_request_error', 'invalid_idempotency_key', 'Idempotency-Key', false);
+}
+
+/** request_log.request_hash (and key_hash) for a client key: the key itself is never stored. */
+export function idempotencyKeyHash(key: string): string {
+  return `key:${sha256Hex(`tollgate-idempotency-key\u0000${key}`)}`;
+}
+
+/** The request fingerprint: method, path (without /v1) and canonical body; the same key with another fingerprint is a 422. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return hashCanonical({ method: method.toUpperCase(), path: normalisePath(path), body: body ?? null });
+}
+
+/** request_log.request_hash for key-less duplicate detection: the fingerprint itself, marked as such. */
+export function dedupRequestHash(fingerprint: string): string {
+  return `dedup:${fingerprint}`;
+}
+
+/** 422: the key was used before with a different request (the SDK does not retry it). */
+export function keyMismatchError(): ProxyError {
+  return new ProxyError(
+    422,
+    'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+    'idempotency_error',
+    'idempotency_key_mismatch',
+    'Idempotency-Key',
+    false,
+  );
+}
+
+/** 409: the first request with this key is still running after the bounded wait (the SDK retries 409). */
+export function keyInProgressError(): ProxyError {
+  return new ProxyError(
+    409,
+    'A request with this Idempotency-Key is still being processed. Retry shortly to get its result.',
+    'idempotency_error',
+    'idempotency_request_in_progress',
+    'Idempotency-Key',
+    true,
+  );
+}
+
+/**
+ * Whether a final upstream answer may be stored for an idempotency key: everything except 5xx,
+ * 429 and 408 (and network failures, which have no status), so that a retry can still succeed.
+ */
+export function isStorableStatus(status: number): boolean {
+  return status < 500 && status !== 429 && status !== 408;
+}

@@ -1,0 +1,287 @@
+import { EventEmitter } from 'node:events';
+import type { Pool } from '../db/pool.js';
+import type { StoredResponse } from '../sse/stored.js';
+import { isStorableStatus } from './keys.js';
+
+/** What identifies one idempotent request: see keys.ts for the hashes. */
+export interface IdempotentRequest {
+  tenant: string;
+  /** Lookup key within the tenant: idempotencyKeyHash(key) or dedupRequestHash(fingerprint). */
+  requestHash: string;
+  /** idempotencyKeyHash(key) for keyed requests, null for key-less dedup. */
+  keyHash: string | null;
+  fingerprint: string;
+  method: string;
+  path: string;
+  endpoint: string;
+  /** Retention of the stored response (IDEMPOTENCY_TTL_SECONDS, or the dedup window). */
+  ttlSeconds: number;
+}
+
+/** The right to run the request: held by exactly one caller per (tenant, requestHash). */
+export interface IdempotencyLease {
+  readonly id: string;
+  readonly request: IdempotentRequest;
+}
+
+export interface Replay {
+  kind: 'replay';
+  stored: StoredResponse;
+  /** Seconds since the stored response was completed (for an `Age` header). */
+  ageSeconds: number;
+  /** Cost of the original upstream call: a replay's cost_saved_usd. */
+  costUsd: number | null;
+}
+
+export type BeginResult =
+  | { kind: 'owner'; lease: IdempotencyLease }
+  | Replay
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
+interface Row {
+  id: string;
+  fingerprint: string;
+  state: 'in_progress' | 'completed';
+  status_code: number | null;
+  content_type: string | null;
+  response_headers: Record<string, string> | null;
+  response_json: unknown;
+  response_text: string | null;
+  cost_usd: number | null;
+  expired: boolean;
+  lease_expired: boolean;
+  age_seconds: number | null;
+}
+
+const SELECT_COLUMNS = `id, fingerprint, state, status_code, content_type, response_headers, response_json, response_text, cost_usd,
+  expires_at <= now() AS expired, COALESCE(lease_until <= now(), true) AS lease_expired,
+  GREATEST(0, floor(extract(epoch FROM now() - COALESCE(completed_at, created_at))))::int AS age_seconds`;
+
+
+/** status_code, content_type, response_headers, response_json, response_text of a stored response. */
+function storedColumns(stored: StoredResponse): [number, string, string, string | null, string | null] {
+  const isSse = stored.sseText !== undefined;
+  return [
+    stored.status,
+    stored.contentType,
+    JSON.stringify(stored.headers),
+    !isSse && stored.bodyJson !== undefined ? JSON.stringify(stored.bodyJson) : null,
+    isSse ? (stored.sseText ?? '') : (stored.bodyText ?? null),
+  ];
+}
+
+/**
+ * Idempotency keys and key-less duplicate detection on `request_log` (one row per tenant +
+ * request_hash), shared by every replica through Postgres:
+ *
+ * - `begin(req)` claims the row (INSERT … ON CONFLICT DO NOTHING): `owner` runs the request;
+ *   otherwise `replay` (completed, same fingerprint), `mismatch` (different fingerprint → 422) or
+ *   `in_progress`. Expired rows are replaced; an in-progress row whose lease ran out (crashed owner)
+ *   is taken over (its id changes, so the old owner can no longer complete it).
+ * - `complete(lease, stored, costUsd)` stores the final response (4xx included; check isStorableStatus);
+ *   `release(lease)` deletes the row (5xx / 429 / network failure / client gone) so a retry runs again.
+ * - `acquire(req, waitMs)`: begin, and while in progress wait (poll with backoff, woken at once by
+ *   completions in this process) until replay / owner (the first one released) / mismatch, or
+ *   `in_progress` after waitMs → answer 409.
+ * - `findCompleted(tenant, requestHash)` / `record(req, stored, costUsd)`: key-less dedup, a completed
+ *   row looked up / written directly.
+ * The lease is renewed while the owner works (every leaseMs / 3), so only a dead owner loses it.
+ */
+export class IdempotencyStore {
+  private readonly events = new EventEmitter();
+  private readonly leaseMs: number;
+  private readonly heartbeats = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly pool: Pool,
+    opts: { leaseMs?: number } = {},
+  ) {
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.events.setMaxListeners(0);
+  }
+
+  private static topic(tenant: string, requestHash: string): string {
+    return `${tenant}\u0000${requestHash}`;
+  }
+
+  async begin(req: IdempotentRequest): Promise<BeginResult> {
+    for (let attempt = 0; ; attempt++) {
+      const inserted = await this.pool.query<{ id: string }>(
+        `INSERT INTO request_log (request_hash, tenant, key_hash, fingerprint, method, path, endpoint, state, lease_until, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'in_progress', now() + make_interval(secs => $8), now() + make_interval(secs => $9))
+         ON CONFLICT (tenant, request_hash) DO NOTHING RETURNING id`,
+        [req.requestHash, req.tenant, req.keyHash, req.fingerprint, req.method, req.path, req.endpoint, this.leaseMs / 1000, req.ttlSeconds],
+      );
+      if (inserted.rows[0]) return { kind: 'owner', lease: this.lease(inserted.rows[0].id, req) };
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${SELECT_COLUMNS} FROM request_log WHERE tenant = $1 AND request_hash = $2`,
+        [req.tenant, req.requestHash],
+      );
+      const row = rows[0];
+      if (attempt > 20) throw new Error('idempotency: could not claim or read the request_log row');
+      if (!row) continue; // deleted between the two statements: try again
+      if (row.expired && (row.state === 'completed' || row.lease_expired)) {
+        await this.pool.query('DELETE FROM request_log WHERE id = $1', [row.id]);
+        continue;
+      }
+      if (row.fingerprint !== req.fingerprint) return { kind: 'mismatch' };
+      if (row.state === 'completed') return this.replayOf(row);
+      if (row.lease_expired) {
+        const taken = await this.pool.query<{ id: string }>(
+          `UPDATE request_log SET id = gen_random_uuid(), lease_until = now() + make_interval(secs => $2), created_at = now()
+            WHERE id = $1 AND state = 'in_progress' AND lease_until <= now() RETURNING id`,
+          [row.id, this.leaseMs / 1000],
+        );
+        if (taken.rows[0]) return { kind: 'owner', lease: this.lease(taken.rows[0].id, req) };
+        continue;
+      }
+      return { kind: 'in_progress' };
+    }
+  }
+
+  /** begin(), then wait up to waitMs while another request with the same key runs. */
+  async acquire(req: IdempotentRequest, waitMs: number, signal?: AbortSignal): Promise<BeginResult & { waited: boolean }> {
+    const first = await this.begin(req);
+    if (first.kind !== 'in_progress') return { ...first, waited: false };
+    const deadline = Date.now() + waitMs;
+    let delay = 25;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal?.aborted) return { kind: 'in_progress', waited: true };
+      await this.wake(req, Math.min(delay, remaining));
+      delay = Math.min(delay * 1.5, 250);
+      const next = await this.begin(req);
+      if (next.kind !== 'in_progress') return { ...next, waited: true };
+    }
+  }
+
+  /** Resolves after ms, or earlier when this process completes or releases the same request. */
+  private wake(req: IdempotentRequest, ms: number): Promise<void> {
+    const topic = IdempotencyStore.topic(req.tenant, req.requestHash);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.events.off(topic, done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.events.on(topic, done);
+    });
+  }
+
+  /** Stores the final response; later begin() calls replay it until it expires (ttl from now). */
+  async complete(lease: IdempotencyLease, stored: StoredResponse, costUsd: number | null): Promise<boolean> {
+    this.stopHeartbeat(lease.id);
+    const res = await this.pool.query(
+      `UPDATE request_log SET state = 'completed', status_code = $2, content_type = $3, response_headers = $4,
+              response_json = $5, response_text = $6, cost_usd = $7, completed_at = now(), lease_until = NULL,
+              expires_at = now() + make_interval(secs => $8)
+        WHERE id = $1 AND state = 'in_progress'`,
+      [
+        lease.id,
+        ...storedColumns(stored),
+        costUsd,
+        lease.request.ttlSeconds,
+      ],
+    );
+    this.events.emit(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  /** Gives the key up without storing anything (upstream 5xx / 429 / network failure, client gone). */
+  async release(lease: IdempotencyLease): Promise<void> {
+    this.stopHeartbeat(lease.id);
+    await this.pool.query(`DELETE FROM request_log WHERE id = $1 AND state = 'in_progress'`, [lease.id]);
+    this.events.emit(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
+  }
+
+  /**
+   * Ends an owner's failed attempt: an error that is the request's final answer (`final`: upstream
+   * answered it, e.g. a 400) with a storable status is kept and replayed like a success; anything
+   * else (5xx, 429, network, our own errors) releases the key so a retry runs again.
+   */
+  async fail(lease: IdempotencyLease, error: { status: number; body(): unknown }, final: boolean): Promise<void> {
+    if (final && isStorableStatus(error.status)) {
+      await this.complete(lease, { status: error.status, headers: {}, contentType: 'application/json', bodyJson: error.body() }, null);
+    } else await this.release(lease);
+  }
+
+  /** Key-less dedup: the completed, unexpired response stored for (tenant, requestHash), counted as a replay. */
+  async findCompleted(tenant: string, requestHash: string): Promise<Replay | undefined> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${SELECT_COLUMNS} FROM request_log WHERE tenant = $1 AND request_hash = $2 AND state = 'completed' AND expires_at > now()`,
+      [tenant, requestHash],
+    );
+    return rows[0] ? this.replayOf(rows[0]) : undefined;
+  }
+
+  /** Key-less dedup: stores a completed response directly (replacing an expired row, keeping a live one). */
+  async record(req: IdempotentRequest, stored: StoredResponse, costUsd: number | null): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO request_log (request_hash, tenant, key_hash, fingerprint, method, path, endpoint, state, status_code,
+                                content_type, response_headers, response_json, response_text, cost_usd, completed_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9, $10, $11, $12, $13, now(), now() + make_interval(secs => $14))
+       ON CONFLICT (tenant, request_hash) DO UPDATE SET
+         key_hash = EXCLUDED.key_hash, fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
+         endpoint = EXCLUDED.endpoint, state = 'completed', status_code = EXCLUDED.status_code, content_type = EXCLUDED.content_type,
+         response_headers = EXCLUDED.response_headers, response_json = EXCLUDED.response_json, response_text = EXCLUDED.response_text,
+         cost_usd = EXCLUDED.cost_usd, created_at = now(), completed_at = now(), lease_until = NULL,
+         expires_at = EXCLUDED.expires_at, replay_count = 0, last_replayed_at = NULL
+       WHERE request_log.expires_at <= now()`,
+      [
+        req.requestHash,
+        req.tenant,
+        req.keyHash,
+        req.fingerprint,
+        req.method,
+        req.path,
+        req.endpoint,
+        ...storedColumns(stored),
+        costUsd,
+        req.ttlSeconds,
+      ],
+    );
+  }
+
+  /** Stops lease renewals (shutdown); rows of requests still running expire with their lease. */
+  close(): void {
+    for (const t of this.heartbeats.values()) clearInterval(t);
+    this.heartbeats.clear();
+  }
+
+  private lease(id: string, request: IdempotentRequest): IdempotencyLease {
+    const timer = setInterval(() => {
+      this.pool
+        .query(`UPDATE request_log SET lease_until = now() + make_interval(secs => $2) WHERE id = $1 AND state = 'in_progress'`, [
+          id,
+          this.leaseMs / 1000,
+        ])
+        .catch(() => undefined);
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    this.heartbeats.set(id, timer);
+    return { id, request };
+  }
+
+  private stopHeartbeat(id: string): void {
+    const t = this.heartbeats.get(id);
+    if (t) clearInterval(t);
+    this.heartbeats.delete(id);
+  }
+
+  private async replayOf(row: Row): Promise<Replay> {
+    await this.pool.query(`UPDATE request_log SET replay_count = replay_count + 1, last_replayed_at = now() WHERE id = $1`, [row.id]);
+    const contentType = row.content_type ?? 'application/json';
+    const stored: StoredResponse = {
+      status: row.status_code ?? 200,
+      headers: row.response_headers ?? {},
+      contentType,
+    };
+    if (contentType.startsWith('text/event-stream')) stored.sseText = row.response_text ?? '';
+    else if (row.response_json !== null && row.response_json !== undefined) stored.bodyJson = row.response_json;
+    else stored.bodyText = row.response_text ?? '';
+    return { kind: 'replay', stored, ageSeconds: row.age_seconds ?? 0, costUsd: row.cost_usd };
+  }
+}
+

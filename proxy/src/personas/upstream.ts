@@ -1,0 +1,66 @@
+import OpenAI from 'openai';
+import type { Request } from 'express';
+import type { AppDeps } from '../deps.js';
+import { ProxyError, type OpenAIErrorType } from '../errors.js';
+import type { CallContext } from '../proxy/requestContext.js';
+import { credentialOf, tenantOf } from '../tenant.js';
+
+/**
+ * An openai SDK client for Tollgate's own endpoints: upstream is UPSTREAM_BASE_URL, the key is the
+ * caller's own (Authorization / api-key) or else OPENAI_API_KEY; with neither, 401.
+ */
+export function openaiFor(deps: AppDeps, credential: string | undefined): OpenAI {
+  const apiKey = credential ?? deps.config.OPENAI_API_KEY;
+  if (!apiKey) {
+    throw new ProxyError(401, 'No API key: send Authorization: Bearer <key>, or configure OPENAI_API_KEY.', 'invalid_request_error', 'missing_api_key', null, false);
+  }
+  return new OpenAI({ apiKey, baseURL: deps.config.UPSTREAM_BASE_URL, timeout: deps.config.UPSTREAM_TIMEOUT_MS, maxRetries: 1 });
+}
+
+/** An SDK failure as the ProxyError to answer: upstream 4xx as they were, 5xx as 502, timeouts 504. */
+export function upstreamError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new ProxyError(504, 'The upstream API did not answer in time.', 'timeout_error', 'upstream_timeout', null, true);
+  }
+  if (err instanceof OpenAI.APIUserAbortError) {
+    return new ProxyError(499, 'The request was cancelled.', 'invalid_request_error', 'client_closed_request');
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    return new ProxyError(502, 'The upstream API could not be reached.', 'server_error', 'upstream_unreachable', null, true);
+  }
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    if (status === 429) return new ProxyError(429, err.message, 'rate_limit_error', err.code ?? 'rate_limit_exceeded', null, true);
+    if (status >= 400 && status < 500) {
+      return new ProxyError(status, err.message, (err.type ?? 'invalid_request_error') as OpenAIErrorType, err.code ?? null, err.param ?? null, false);
+    }
+    return new ProxyError(502, `The upstream API failed (${status}): ${err.message}`, 'server_error', 'upstream_error', null, true);
+  }
+  return new ProxyError(502, `Upstream call failed: ${(err as Error)?.message ?? String(err)}`, 'server_error', 'upstream_error', null, true);
+}
+
+/** Whether upstream itself answered with this error (an HTTP status), so it is the request's final answer. */
+export function upstreamAnswered(err: unknown): boolean {
+  return err instanceof OpenAI.APIError && typeof err.status === 'number';
+}
+
+/** A call-log context for one of Tollgate's own endpoints (`endpoint` is its dotted log name). */
+export function apiCallContext(req: Request, endpoint: string, requestId: string): CallContext {
+  const credential = credentialOf(req.headers as { authorization?: string; 'api-key'?: string });
+  const path = req.originalUrl;
+  return {
+    requestId,
+    tenant: tenantOf(credential),
+    credential,
+    method: req.method,
+    path,
+    upstreamPath: path,
+    endpoint,
+    model: undefined,
+    stream: false,
+    json: undefined,
+    startedAt: performance.now(),
+    clientAborted: false,
+  };
+}
