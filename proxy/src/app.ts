@@ -2,13 +2,14 @@ import express, { type Express } from 'express';
 import { apiRouter } from './api/routes.js';
 import type { AppDeps } from './deps.js';
 import { ProxyError, sendError } from './errors.js';
-import { passthroughHandler } from './proxy/passthrough.js';
+import { proxyHandler } from './proxy/handler.js';
 
 /**
  * The HTTP surface: operations endpoints, Tollgate's own `/api`, and every other path passed
  * through to OpenAI. `/v1/*` and bare paths both work because SDKs are configured either way.
  */
 export function createApp(deps: AppDeps): Express {
+  // Stored responses are replayed byte for byte; express must not add its own ETag.
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -32,7 +33,10 @@ export function createApp(deps: AppDeps): Express {
     });
   }
   app.use('/api', apiRouter(deps));
-  app.use(passthroughHandler(deps));
+  const proxy = proxyHandler(deps);
+  app.use(proxy);
+  // Owners of the app (main.ts, tests) call this before closing the pool.
+  app.locals['close'] = () => proxy.close();
   // Body-parser and routing errors inside /api end here; nothing reaches express's HTML 500 page.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startCleanup } from './cache/index.js';
 import { connectDatabase } from './db/connect.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
@@ -28,6 +29,7 @@ if (db.embedded) {
 }
 const deps = createDeps(config, db.pool, logger);
 const app = createApp(deps);
+const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger);
 const server: Server = app.listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : config.PORT;
@@ -49,6 +51,8 @@ async function shutdown(signal: string): Promise<void> {
   const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
   await Promise.race([closed, grace]);
   server.closeAllConnections();
+  stopCleanup();
+  await (app.locals['close'] as () => Promise<void>)();
   await closeDeps(deps);
   await db.close();
   logger.info('call log flushed; bye');

@@ -53,6 +53,7 @@ export async function startStack(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await (app.locals['close'] as () => Promise<void>)();
       await closeDeps(deps);
       await pool.end();
       await mock.close();

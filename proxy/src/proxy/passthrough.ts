@@ -1,15 +1,15 @@
 import { Transform, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { ProxyError, badRequest, sendError } from '../errors.js';
 import { classifyUpstreamError } from '../upstream/client.js';
 import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { isJsonRequest, readBody } from './body.js';
-import { recordCall, type CallOutcome } from './callRecord.js';
+import type { CallOutcome } from './callRecord.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { newCallContext, type CallContext } from './requestContext.js';
+import type { CallContext } from './requestContext.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
 
 /** Endpoints whose requests must name a model, as upstream would insist anyway. */
@@ -247,24 +247,4 @@ function upstreamFailure(deps: AppDeps, res: Response, ctx: CallContext, err: un
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The `/v1/*` handler: every OpenAI call not otherwise intercepted goes through here. */
-export function passthroughHandler(deps: AppDeps): RequestHandler {
-  return async (req, res) => {
-    const ctx = newCallContext(req);
-    res.setHeader('x-tollgate-request-id', ctx.requestId);
-    let outcome: CallOutcome;
-    try {
-      const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
-      res.setHeader('x-tollgate-cache', 'BYPASS');
-      outcome = await forward(deps, req, res, prepared);
-    } catch (err) {
-      const e = err instanceof ProxyError ? err : new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error');
-      if (!(err instanceof ProxyError)) deps.logger.error({ err, requestId: ctx.requestId }, 'proxy error');
-      sendError(res, e);
-      outcome = { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code ?? e.type };
-    }
-    recordCall(deps, ctx, outcome);
-  };
 }

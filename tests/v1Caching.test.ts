@@ -1,0 +1,162 @@
+import OpenAI from 'openai';
+import { request as httpRequest } from 'undici';
+import { tenantOf } from '../proxy/src/tenant.js';
+import { loggedRows, startStack, type Stack } from './support/stack.js';
+
+const chatPath = 'POST /v1/chat/completions';
+
+describe('/v1 response cache and Idempotency-Key', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({}, { latencyMs: 30 });
+  });
+  afterAll(() => stack.close());
+
+  const client = (apiKey: string, headers: Record<string, string> = {}) =>
+    new OpenAI({ baseURL: stack.proxyUrl, apiKey, maxRetries: 0, defaultHeaders: headers });
+
+  it('X-Tollgate-Cache: on — MISS then HIT with Age, one upstream call, hit logged with cost saved', async () => {
+    const c = client('sk-cache-a', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'cache me once' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const first = await c.chat.completions.create(params).withResponse();
+    const second = await c.chat.completions.create({ messages: params.messages, model: params.model }).withResponse();
+    expect(first.response.headers.get('x-tollgate-cache')).toBe('MISS');
+    expect(second.response.headers.get('x-tollgate-cache')).toBe('HIT');
+    expect(Number(second.response.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(second.data).toEqual(first.data);
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    const [miss] = await loggedRows(stack, 'request_id = $1', [first.response.headers.get('x-tollgate-request-id')]);
+    const [hit] = await loggedRows(stack, 'request_id = $1', [second.response.headers.get('x-tollgate-request-id')]);
+    expect(miss).toMatchObject({ cache_status: 'miss' });
+    expect(hit).toMatchObject({ cache_status: 'hit', cost_usd: 0 });
+    expect(Number(hit!['cost_saved_usd'])).toBeCloseTo(Number(miss!['cost_usd']), 10);
+  });
+
+  it('a streamed request is served from an entry stored by a JSON one, and a streamed hit replays the original stream', async () => {
+    const c = client('sk-cache-b', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'one entry, two shapes' }] };
+    const json = await c.chat.completions.create(params);
+    const s = await c.chat.completions.create({ ...params, stream: true }).withResponse();
+    expect(s.response.headers.get('x-tollgate-cache')).toBe('HIT');
+    let text = '';
+    for await (const chunk of s.data) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe(json.choices[0]!.message.content);
+
+    const streamParams = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'stream first' }], stream: true as const, stream_options: { include_usage: true } };
+    const collect = async () => {
+      const chunks: unknown[] = [];
+      for await (const chunk of await c.chat.completions.create(streamParams)) chunks.push(chunk);
+      return chunks;
+    };
+    const original = await collect();
+    const replay = await collect();
+    expect(replay).toEqual(original);
+  });
+
+  it('Cache-Control: no-store bypasses; no-cache refreshes', async () => {
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'no store please' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const ns = client('sk-cache-c', { 'x-tollgate-cache': 'on', 'cache-control': 'no-store' });
+    await ns.chat.completions.create(params);
+    const r = await ns.chat.completions.create(params).withResponse();
+    expect(r.response.headers.get('x-tollgate-cache')).toBe('BYPASS');
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(2);
+    const nc = client('sk-cache-c', { 'x-tollgate-cache': 'on', 'cache-control': 'no-cache' });
+    const refreshed = await nc.chat.completions.create(params).withResponse();
+    expect(refreshed.response.headers.get('x-tollgate-cache')).toBe('MISS');
+    const hit = await client('sk-cache-c', { 'x-tollgate-cache': 'on' }).chat.completions.create(params).withResponse();
+    expect(hit.response.headers.get('x-tollgate-cache')).toBe('HIT');
+  });
+
+  it('errors are never cached', async () => {
+    const c = client('sk-cache-d', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'fail' }] };
+    await expect(c.chat.completions.create(params, { headers: { 'x-mock-error': '500' } })).rejects.toThrow();
+    const ok = await c.chat.completions.create(params).withResponse();
+    expect(ok.response.headers.get('x-tollgate-cache')).toBe('MISS');
+  });
+
+  it('20 concurrent identical cache-enabled streamed requests make one upstream call and all get the full stream', async () => {
+    const c = client('sk-cache-e', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'coalesce this stream' }], stream: true as const };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const texts = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        let t = '';
+        for await (const chunk of await c.chat.completions.create(params, { headers: { 'x-mock-chunk-delay-ms': '30' } })) t += chunk.choices[0]?.delta?.content ?? '';
+        return t;
+      }),
+    );
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    expect(new Set(texts).size).toBe(1);
+    expect(texts[0]!.length).toBeGreaterThan(0);
+    // The owner logs after storing the entry, which can finish just after its client saw [DONE].
+    let rows: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 40 && rows.length < 20; i++) {
+      rows = await loggedRows(stack, 'tenant = $1 AND stream', [tenantOf('sk-cache-e')]);
+      if (rows.length < 20) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rows.filter((r) => r['cache_status'] === 'miss')).toHaveLength(1);
+    expect(rows.filter((r) => r['cache_status'] === 'coalesced' || r['cache_status'] === 'hit')).toHaveLength(19);
+  });
+
+  it('tenants are isolated: the same request with two API keys reaches upstream twice', async () => {
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'isolated' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const a = await client('sk-tenant-1', { 'x-tollgate-cache': 'on' }).chat.completions.create(params).withResponse();
+    const b = await client('sk-tenant-2', { 'x-tollgate-cache': 'on' }).chat.completions.create(params).withResponse();
+    expect(a.response.headers.get('x-tollgate-cache')).toBe('MISS');
+    expect(b.response.headers.get('x-tollgate-cache')).toBe('MISS');
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(2);
+  });
+
+  it('Idempotency-Key on /v1: replay without upstream call, 422 for another body, 5xx not stored', async () => {
+    const key = `idem-${Date.now()}`;
+    const c = client('sk-idem-v1');
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'charge once' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const first = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': key } }).withResponse();
+    const again = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': key } }).withResponse();
+    expect(again.data).toEqual(first.data);
+    expect(again.response.headers.get('idempotent-replayed')).toBe('true');
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    const [row] = await loggedRows(stack, 'request_id = $1', [again.response.headers.get('x-tollgate-request-id')]);
+    expect(row).toMatchObject({ cache_status: 'idempotent_replay', cost_usd: 0 });
+
+    await expect(
+      c.chat.completions.create({ ...params, messages: [{ role: 'user', content: 'something else' }] }, { headers: { 'Idempotency-Key': key } }),
+    ).rejects.toMatchObject({ status: 422 });
+
+    const failKey = `${key}-fail`;
+    await expect(c.chat.completions.create(params, { headers: { 'Idempotency-Key': failKey, 'x-mock-error': '500' } })).rejects.toMatchObject({ status: 500 });
+    const retried = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': failKey } }).withResponse();
+    expect(retried.response.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('Idempotency-Key on a stream replays the recorded event stream', async () => {
+    const key = `idem-stream-${Date.now()}`;
+    const c = client('sk-idem-stream');
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'stream once' }], stream: true as const };
+    const collect = async () => {
+      const r = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': key } }).withResponse();
+      const chunks: unknown[] = [];
+      for await (const chunk of r.data) chunks.push(chunk);
+      return { chunks, replayed: r.response.headers.get('idempotent-replayed') };
+    };
+    const a = await collect();
+    const b = await collect();
+    expect(b.replayed).toBe('true');
+    expect(b.chunks).toEqual(a.chunks);
+  });
+
+  it('a malformed Idempotency-Key is a 400', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x', 'idempotency-key': '' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(await res.body.json()).toMatchObject({ error: { code: 'invalid_idempotency_key' } });
+  });
+});
