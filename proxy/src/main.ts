@@ -47,9 +47,13 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'draining in-flight requests');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections turn idle as their last response ends; close them as they do, so the
+  // drain ends when the last in-flight request does rather than at the grace deadline.
+  const reaper = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
   const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
   await Promise.race([closed, grace]);
+  clearInterval(reaper);
   server.closeAllConnections();
   stopCleanup();
   await (app.locals['close'] as () => Promise<void>)();

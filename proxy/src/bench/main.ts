@@ -21,7 +21,7 @@ function start(script: string, env: Record<string, string>): ChildProcess {
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
-      const r = await fetch(url);
+      const r = await fetch(url, { headers: { authorization: 'Bearer sk-bench' } });
       if (r.ok) return;
     } catch {
       /* not up yet */
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     PGLITE_PORT: '0',
   });
   try {
-    await waitFor(`http://127.0.0.1:${MOCK_PORT}/v1/models`).catch(() => waitFor(`http://127.0.0.1:${MOCK_PORT}/healthz`));
+    await waitFor(`http://127.0.0.1:${MOCK_PORT}/v1/models`);
     await waitFor(`http://127.0.0.1:${PROXY_PORT}/readyz`);
     const direct = `http://127.0.0.1:${MOCK_PORT}/v1`;
     const viaProxy = `http://127.0.0.1:${PROXY_PORT}/v1`;

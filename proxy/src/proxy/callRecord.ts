@@ -67,6 +67,7 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     if (cost) m.costUsd.inc({ endpoint: row.endpoint, model: row.model }, cost);
     if (row.costSavedUsd) m.savedUsd.inc({ endpoint: row.endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
     if (cost === null) m.unknownModel.inc({ model: row.model });
+    if (row.upstreamMs !== null) m.upstreamSeconds.observe({ endpoint: row.endpoint, stream: String(row.stream) }, row.upstreamMs / 1000);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
   }

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI, { toFile } from 'openai';
+import { request as httpRequest } from 'undici';
+import { startStack, type Stack } from './support/stack.js';
+
+/** An upstream that reports exactly what reached it: the proxy must not parse or re-encode uploads. */
+async function startEchoUpstream(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+      hash.update(c);
+    });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: 'file-echo', object: 'file', bytes, sha256: hash.digest('hex'), contentType: req.headers['content-type'], path: req.url }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
+}
+
+describe('multipart uploads are streamed through unchanged', () => {
+  let echo: { url: string; server: Server };
+  let stack: Stack;
+  beforeAll(async () => {
+    echo = await startEchoUpstream();
+    stack = await startStack({ UPSTREAM_BASE_URL: echo.url, BODY_LIMIT_BYTES: String(64 * 1024) });
+  });
+  afterAll(async () => {
+    await stack.close();
+    await new Promise((r) => echo.server.close(r));
+  });
+
+  it('an SDK file upload arrives upstream byte for byte with its boundary', async () => {
+    const boundary = '----tollgate-test-boundary';
+    const content = Buffer.from('{"custom_id":"1"}\n'.repeat(500));
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n`),
+      content,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await httpRequest(`${stack.proxyUrl}/files`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: 'Bearer sk-upload' },
+    });
+    const seen = (await res.body.json()) as { bytes: number; sha256: string; contentType: string; path: string };
+    expect(res.statusCode).toBe(200);
+    expect(seen).toMatchObject({
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      path: '/v1/files',
+    });
+
+    const client = new OpenAI({ baseURL: stack.proxyUrl, apiKey: 'sk-upload', maxRetries: 0 });
+    const file = await client.files.create({ file: await toFile(content, 'b.jsonl'), purpose: 'batch' });
+    expect((file as unknown as { contentType: string }).contentType).toMatch(/^multipart\/form-data; boundary=/);
+    expect(file.bytes).toBeGreaterThan(content.length);
+  });
+
+  it('an upload over BODY_LIMIT_BYTES is refused with 413', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/files`, {
+      method: 'POST',
+      body: Buffer.alloc(128 * 1024, 1),
+      headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: 'Bearer sk-upload' },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(await res.body.json()).toMatchObject({ error: { code: 'request_too_large' } });
+  });
+});
