@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     for (const extra of await extraScenarios(direct, viaProxy, base)) rows.push(extra);
 
     console.log(`\nTollgate bench: ${REQUESTS} requests per row, concurrency ${CONCURRENCY}, logging on`);
+    console.log('(cache rows: "direct" columns are the miss, "proxy" columns the hit; ratios are hit/miss)');
     console.log('scenario | direct rps | proxy rps | rps ratio | direct p50/p99 ms | proxy p50/p99 ms | p50 ratio | p99 ratio | errors');
     for (const [label, d, p] of rows) {
       console.log(
@@ -94,7 +95,18 @@ async function extraScenarios(direct: string, viaProxy: string, base: Omit<LoadS
   await runLoad({ ...base, url: viaProxy, requests: 1, concurrency: 1, headers, body: () => chat(-1, false) });
   const miss = await runLoad({ ...base, url: viaProxy, headers, body: (i) => chat(1_000_000 + i, false) });
   const hit = await runLoad({ ...base, url: viaProxy, headers, body: () => chat(-1, false) });
-  return [['cache: miss (left) vs hit (right), both via proxy', miss, hit]];
+  // Persona generation: distinct lead profiles (misses, each an upstream structured-output call)
+  // vs one repeated profile (hits, served from persona_cache / request_log).
+  const persona = (lead: number) => JSON.stringify({ email: `bench${lead}@example.com`, leadData: { lead, state: 'CA' }, config: { numPersonas: 3 } });
+  const pBase = { ...base, path: '', requests: Math.min(base.requests, 500) };
+  const apiUrl = viaProxy.replace(/\/v1$/, '/api/personas/generate');
+  await runLoad({ ...pBase, url: apiUrl, requests: 1, concurrency: 1, body: () => persona(-1) });
+  const pMiss = await runLoad({ ...pBase, url: apiUrl, body: (i) => persona(1_000_000 + i) });
+  const pHit = await runLoad({ ...pBase, url: apiUrl, body: () => persona(-1) });
+  return [
+    ['cache: /v1 chat miss (left) vs hit (right), both via proxy', miss, hit],
+    ['personas: miss (left) vs hit (right)', pMiss, pHit],
+  ];
 }
 
 await main();
