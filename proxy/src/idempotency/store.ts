@@ -209,11 +209,14 @@ export class IdempotencyStore {
 
   /** Key-less dedup: the completed, unexpired response stored for (tenant, requestHash), counted as a replay. */
   async findCompleted(tenant: string, requestHash: string): Promise<Replay | undefined> {
+    // One statement: find the live completed row and count the replay.
     const { rows } = await this.pool.query<Row>(
-      `SELECT ${SELECT_COLUMNS} FROM request_log WHERE tenant = $1 AND request_hash = $2 AND state = 'completed' AND expires_at > now()`,
+      `UPDATE request_log SET replay_count = replay_count + 1, last_replayed_at = now()
+        WHERE tenant = $1 AND request_hash = $2 AND state = 'completed' AND expires_at > now()
+        RETURNING ${SELECT_COLUMNS}`,
       [tenant, requestHash],
     );
-    return rows[0] ? this.replayOf(rows[0]) : undefined;
+    return rows[0] ? toReplay(rows[0]) : undefined;
   }
 
   /** Key-less dedup: stores a completed response directly (replacing an expired row, keeping a live one). */
@@ -272,16 +275,15 @@ export class IdempotencyStore {
 
   private async replayOf(row: Row): Promise<Replay> {
     await this.pool.query(`UPDATE request_log SET replay_count = replay_count + 1, last_replayed_at = now() WHERE id = $1`, [row.id]);
-    const contentType = row.content_type ?? 'application/json';
-    const stored: StoredResponse = {
-      status: row.status_code ?? 200,
-      headers: row.response_headers ?? {},
-      contentType,
-    };
-    if (contentType.startsWith('text/event-stream')) stored.sseText = row.response_text ?? '';
-    else if (row.response_json !== null && row.response_json !== undefined) stored.bodyJson = row.response_json;
-    else stored.bodyText = row.response_text ?? '';
-    return { kind: 'replay', stored, ageSeconds: row.age_seconds ?? 0, costUsd: row.cost_usd };
+    return toReplay(row);
   }
 }
 
+function toReplay(row: Row): Replay {
+  const contentType = row.content_type ?? 'application/json';
+  const stored: StoredResponse = { status: row.status_code ?? 200, headers: row.response_headers ?? {}, contentType };
+  if (contentType.startsWith('text/event-stream')) stored.sseText = row.response_text ?? '';
+  else if (row.response_json !== null && row.response_json !== undefined) stored.bodyJson = row.response_json;
+  else stored.bodyText = row.response_text ?? '';
+  return { kind: 'replay', stored, ageSeconds: row.age_seconds ?? 0, costUsd: row.cost_usd };
+}
