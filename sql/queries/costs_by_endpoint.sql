@@ -1,0 +1,14 @@
+-- Costs page: one row per endpoint, the entry point of the drill-down.
+SELECT
+  endpoint,
+  COUNT(*) AS calls,
+  COALESCE(SUM(cost_usd), 0)::float8 AS cost_usd,
+  COALESCE(SUM(cost_saved_usd), 0)::float8 AS saved_usd,
+  COALESCE(SUM(tokens_prompt), 0) + COALESCE(SUM(tokens_completion), 0) AS tokens
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint IN ($endpoint)
+  AND model IN ($model)
+  AND tenant IN ($tenant)
+GROUP BY endpoint
+ORDER BY cost_usd DESC, endpoint;

@@ -1,0 +1,19 @@
+-- Costs drill-down, one endpoint and model: the calls, newest first (capped: a table, not an export).
+SELECT
+  created_at AS time,
+  id::text AS call_id,
+  request_id,
+  tenant,
+  cache_status,
+  status_code,
+  tokens_prompt,
+  tokens_completion,
+  cost_usd::float8 AS cost_usd,
+  latency_ms
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint = '${drill_endpoint}'
+  AND model = '${drill_model}'
+  AND tenant IN ($tenant)
+ORDER BY created_at DESC
+LIMIT 500;

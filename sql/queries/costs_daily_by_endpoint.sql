@@ -1,0 +1,12 @@
+-- Costs page: cost per UTC day and endpoint, with the page's filters.
+SELECT
+  $__timeGroupAlias(created_at, '1d'),
+  endpoint AS metric,
+  SUM(cost_usd)::float8 AS cost_usd
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint IN ($endpoint)
+  AND model IN ($model)
+  AND tenant IN ($tenant)
+GROUP BY 1, 2
+ORDER BY 1, 2;

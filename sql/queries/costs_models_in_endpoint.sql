@@ -1,0 +1,14 @@
+-- Costs drill-down, one endpoint: one row per model.
+SELECT
+  model,
+  COUNT(*) AS calls,
+  COALESCE(SUM(cost_usd), 0)::float8 AS cost_usd,
+  COALESCE(SUM(tokens_prompt), 0) AS tokens_prompt,
+  COALESCE(SUM(tokens_completion), 0) AS tokens_completion,
+  (COUNT(*) FILTER (WHERE cache_status = 'hit'))::float8 / COUNT(*) AS hit_ratio
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint = '${drill_endpoint}'
+  AND tenant IN ($tenant)
+GROUP BY model
+ORDER BY cost_usd DESC, model;

@@ -1,0 +1,11 @@
+-- Exact cache hit ratio per UTC day: hits over all calls, from cache_status.
+SELECT
+  $__timeGroupAlias(created_at, '1d'),
+  (COUNT(*) FILTER (WHERE cache_status = 'hit'))::float8 / COUNT(*) AS hit_ratio
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint IN ($endpoint)
+  AND model IN ($model)
+  AND tenant IN ($tenant)
+GROUP BY 1
+ORDER BY 1;

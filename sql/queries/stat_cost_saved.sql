@@ -1,0 +1,10 @@
+-- Overview stat: what the response/persona cache and idempotent replays saved, by kind.
+SELECT
+  COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status = 'hit'), 0)::float8 AS saved_by_cache_usd,
+  COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status IN ('idempotent_replay', 'coalesced')), 0)::float8
+    AS saved_by_idempotency_usd
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint IN ($endpoint)
+  AND model IN ($model)
+  AND tenant IN ($tenant);

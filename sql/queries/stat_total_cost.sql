@@ -1,0 +1,7 @@
+-- Overview stat: total cost of the calls in range (float8 so Grafana reads a number, not a string).
+SELECT COALESCE(SUM(cost_usd), 0)::float8 AS total_cost_usd
+FROM openai_call_log
+WHERE $__timeFilter(created_at)
+  AND endpoint IN ($endpoint)
+  AND model IN ($model)
+  AND tenant IN ($tenant);

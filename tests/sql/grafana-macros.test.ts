@@ -1,0 +1,119 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  expandMacros,
+  expandQuery,
+  formatInterval,
+  goFloat,
+  interpolateVariables,
+  parseInterval,
+  rfc3339Nano,
+  stripSqlComments,
+} from '../../sql/grafana-macros.js';
+
+// The fixture Grafana's own macros_test.go uses, so expected strings can be compared with it.
+const range = { from: new Date('2018-04-12T18:00:00Z'), to: new Date('2018-04-12T18:05:00Z') };
+const expand = (sql: string, intervalMs?: number): string => expandMacros(sql, { range, intervalMs });
+
+describe('Grafana PostgreSQL macro expansion', () => {
+  it('expands the time macros with UTC RFC3339 timestamps', () => {
+    expect(expand('select $__time(time_column)')).toBe('select time_column AS "time"');
+    expect(expand('select $__timeEpoch(time)')).toBe('select extract(epoch from time) as "time"');
+    expect(expand('WHERE $__timeFilter(time_column)')).toBe(
+      "WHERE time_column BETWEEN '2018-04-12T18:00:00Z' AND '2018-04-12T18:05:00Z'",
+    );
+    expect(expand('select $__timeFrom(), $__timeTo()')).toBe(
+      "select '2018-04-12T18:00:00Z', '2018-04-12T18:05:00Z'",
+    );
+    expect(rfc3339Nano(new Date('2018-04-12T18:00:00.120Z'))).toBe('2018-04-12T18:00:00.12Z');
+  });
+
+  it('expands $__timeGroup, adding AS "time" only for the alias form or a comma right after', () => {
+    expect(expand("GROUP BY $__timeGroup(time_column,'5m')")).toBe(
+      'GROUP BY floor(extract(epoch from time_column)/300)*300',
+    );
+    // The fill argument never changes the SQL text.
+    expect(expand("GROUP BY $__timeGroup(time_column, '5m', NULL)")).toBe(
+      'GROUP BY floor(extract(epoch from time_column)/300)*300',
+    );
+    expect(expand("SELECT $__timeGroupAlias(time_column,'1d')")).toBe(
+      'SELECT floor(extract(epoch from time_column)/86400)*86400 AS "time"',
+    );
+    // Pre-5.3 compatibility: a ',' after the first occurrence aliases every identical occurrence.
+    expect(expand("SELECT $__timeGroup(c,'5m'), v FROM t GROUP BY $__timeGroup(c,'5m')")).toBe(
+      'SELECT floor(extract(epoch from c)/300)*300 AS "time", v FROM t GROUP BY floor(extract(epoch from c)/300)*300 AS "time"',
+    );
+    expect(expand("SELECT $__timeGroup(c,'5m') AS time, v")).toBe(
+      'SELECT floor(extract(epoch from c)/300)*300 AS time, v',
+    );
+  });
+
+  it('prints intervals the way Go prints a float64 with %v', () => {
+    expect(expand("$__timeGroup(c,'12d')")).toBe('floor(extract(epoch from c)/1.0368e+06)*1.0368e+06');
+    expect(expand("$__timeGroup(c,'1h30m')")).toBe('floor(extract(epoch from c)/5400)*5400');
+    expect(expand("$__timeGroup(c,'500ms')")).toBe('floor(extract(epoch from c)/0.5)*0.5');
+    expect(goFloat(604800)).toBe('604800');
+    expect(goFloat(1e6)).toBe('1e+06');
+    expect(goFloat(0.00001)).toBe('1e-05');
+    expect(parseInterval('1w')).toBe(604_800_000);
+    // A calendar month depends on "now": 31 days from 1 January, 28 from 1 February 2019.
+    expect(parseInterval('1M', new Date('2019-01-01T00:00:00Z'))).toBe(31 * 86_400_000);
+    expect(parseInterval('1M', new Date('2019-02-01T00:00:00Z'))).toBe(28 * 86_400_000);
+    expect(() => parseInterval('5x')).toThrow('error parsing interval');
+  });
+
+  it('expands the unix epoch macros and the global interval macros', () => {
+    expect(expand('WHERE $__unixEpochFilter(time)')).toBe('WHERE time >= 1523556000 AND time <= 1523556300');
+    expect(expand('WHERE $__unixEpochNanoFilter(time)')).toBe(
+      'WHERE time >= 1523556000000000000 AND time <= 1523556300000000000',
+    );
+    expect(expand('$__unixEpochNanoFrom() $__unixEpochNanoTo()')).toBe('1523556000000000000 1523556300000000000');
+    expect(expand("$__unixEpochGroup(time_column,'5m')")).toBe('floor((time_column)/300)*300');
+    expect(expand("$__unixEpochGroupAlias(time_column,'5m')")).toBe('floor((time_column)/300)*300 AS "time"');
+    expect(expand('$__unixEpochFrom() $__unixEpochTo()')).toBe('1523556000 1523556300');
+    expect(expand('$__interval $__interval_ms', 600_000)).toBe('10m 600000');
+    expect(formatInterval(86_400_000)).toBe('1d');
+    expect(formatInterval(1500)).toBe('1s');
+  });
+
+  it('rejects unknown macros and a $__timeGroup without interval, as Grafana does', () => {
+    expect(() => expand('SELECT $__nope(x)')).toThrow('unknown macro');
+    expect(() => expand('SELECT $__timeGroup(x)')).toThrow('needs time column and interval');
+  });
+
+  it('strips comments first, but not comment markers inside literals', () => {
+    expect(stripSqlComments("SELECT '--x' -- $__timeFilter(a)\nFROM t /* $__nope() */")).toBe(
+      "SELECT '--x' \nFROM t ",
+    );
+    expect(stripSqlComments('SELECT $$ -- kept $$, "a--b"')).toBe('SELECT $$ -- kept $$, "a--b"');
+    // The unknown macro is inside a comment, so it is never evaluated.
+    expect(expand('SELECT 1 -- $__nope(x)')).toBe('SELECT 1 ');
+  });
+});
+
+describe('template variables (the PostgreSQL datasource formatter)', () => {
+  const vars = {
+    endpoint: { value: ['chat.completions', 'embeddings'], multi: true, includeAll: true },
+    tenant: { value: "o'brien", multi: true },
+    call_id: { value: "x'; DROP TABLE t; --" },
+    empty: { value: [] as string[], multi: true },
+  };
+
+  it('quotes multi-value and All selections as a list of literals', () => {
+    expect(interpolateVariables('endpoint IN ($endpoint)', vars)).toBe("endpoint IN ('chat.completions','embeddings')");
+    expect(interpolateVariables('tenant IN (${tenant})', vars)).toBe("tenant IN ('o''brien')");
+    expect(interpolateVariables('x IN ([[empty]])', vars)).toBe("x IN ('')");
+  });
+
+  it('leaves a single value unquoted but escapes its quotes, and leaves $__ names alone', () => {
+    expect(interpolateVariables("id = '${call_id}'", vars)).toBe("id = 'x''; DROP TABLE t; --'");
+    expect(interpolateVariables('$__timeFilter(c) AND $unknown', vars)).toBe('$__timeFilter(c) AND $unknown');
+  });
+
+  it('runs variables before macros, like the browser before the backend', () => {
+    expect(
+      expandQuery('WHERE $__timeFilter(created_at) AND endpoint IN ($endpoint)', { range, variables: vars }),
+    ).toBe(
+      "WHERE created_at BETWEEN '2018-04-12T18:00:00Z' AND '2018-04-12T18:05:00Z' AND endpoint IN ('chat.completions','embeddings')",
+    );
+  });
+});

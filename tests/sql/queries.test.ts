@@ -1,0 +1,324 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type pg from 'pg';
+import { testPool } from '../support/db.js';
+import { expandQuery, type Variable } from '../../sql/grafana-macros.js';
+import { queryNames, readQuery } from '../../sql/queries.js';
+
+/**
+ * Every sql/queries file, expanded as Grafana would for a fixed range, run on real Postgres against
+ * rows seeded here. The rows live in a schema of this test's own (tables LIKE the migrated ones,
+ * search_path on one client), so the all-time and NOW()-window queries of the design note see
+ * exactly these rows and nothing other tests write.
+ */
+
+const DAY = 86_400_000;
+const RANGE = { from: new Date('2001-03-01T00:00:00Z'), to: new Date('2001-03-31T23:59:59Z') };
+const ENDPOINTS = ['chat.completions', 'embeddings', 'personas.generate'];
+const MODELS: Record<string, string> = {
+  'chat.completions': 'gpt-4o',
+  embeddings: 'text-embedding-3-small',
+  'personas.generate': 'gpt-4o-mini',
+};
+const TENANTS = ['t-a', 't-b'];
+const STATUSES = ['miss', 'hit', 'idempotent_replay', 'coalesced', 'bypass', 'hit', 'miss'] as const;
+
+interface Call {
+  id: string;
+  endpoint: string;
+  model: string;
+  tenant: string;
+  cacheStatus: string;
+  cost: number;
+  saved: number;
+  at: Date;
+}
+
+function uuid(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+// 5 days x 3 endpoints x 7 calls in range, plus calls just outside it on both sides.
+function seedCalls(): { inRange: Call[]; outside: Call[] } {
+  const inRange: Call[] = [];
+  let n = 1;
+  for (let day = 0; day < 5; day++) {
+    for (const [e, endpoint] of ENDPOINTS.entries()) {
+      STATUSES.forEach((cacheStatus, i) => {
+        const served = cacheStatus === 'hit' || cacheStatus === 'idempotent_replay' || cacheStatus === 'coalesced';
+        // Costs in whole 1/10000 dollars keep the expected sums exact.
+        const cost = served ? 0 : (day + 1) * (e + 1) * (i + 1) * 0.0001;
+        inRange.push({
+          id: uuid(n++),
+          endpoint,
+          model: MODELS[endpoint] as string,
+          tenant: TENANTS[i % 2] as string,
+          cacheStatus,
+          cost,
+          saved: served ? (i + 1) * 0.001 : 0,
+          // Spread over the day, hours 1..14, so UTC-day grouping is what is tested.
+          at: new Date(RANGE.from.getTime() + day * 3 * DAY + (1 + 2 * i) * 3_600_000),
+        });
+      });
+    }
+  }
+  const outside: Call[] = [
+    new Date('2001-02-28T23:59:59Z'),
+    new Date('2001-04-01T00:00:01Z'),
+  ].map((at, i) => ({
+    id: uuid(900 + i),
+    endpoint: 'chat.completions',
+    model: 'gpt-4o',
+    tenant: 't-a',
+    cacheStatus: 'hit',
+    cost: 5,
+    saved: 5,
+    at,
+  }));
+  return { inRange, outside };
+}
+
+const { inRange, outside } = seedCalls();
+const allCalls = [...inRange, ...outside];
+const dayStart = (d: Date): number => Math.floor(d.getTime() / DAY) * DAY;
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const all = (values: string[]): Variable => ({ value: values, multi: true, includeAll: true });
+const ALL_VARS: Record<string, Variable> = {
+  endpoint: all(ENDPOINTS),
+  model: all(Object.values(MODELS)),
+  tenant: all(TENANTS),
+};
+
+let pool: pg.Pool;
+let client: pg.PoolClient;
+let schema: string;
+// Persona and request rows at fixed offsets from now, for the design note's NOW() windows.
+const now = Date.now();
+const personaAgesHours = [2, 3, 30, 50, 100, 24 * 10, 24 * 40, 24 * 400];
+const requestAgesHours = [1, 26, 24 * 5, 24 * 29, 24 * 31];
+
+async function run(name: string, variables: Record<string, Variable> = ALL_VARS): Promise<Record<string, unknown>[]> {
+  const sql = expandQuery(readQuery(name), { range: RANGE, variables });
+  return (await client.query(sql)).rows as Record<string, unknown>[];
+}
+
+beforeAll(async () => {
+  pool = await testPool(2);
+  client = await pool.connect();
+  schema = `sqltest_${randomBytes(4).toString('hex')}`;
+  await client.query(`CREATE SCHEMA ${schema}`);
+  for (const t of ['openai_call_log', 'persona_cache', 'request_log', 'response_cache']) {
+    await client.query(`CREATE TABLE ${schema}.${t} (LIKE public.${t} INCLUDING ALL)`);
+  }
+  // pg_catalog stays first implicitly; public is left out so only our tables are found.
+  await client.query(`SET search_path TO ${schema}`);
+  await client.query(`SET TIME ZONE 'UTC'`);
+
+  for (const c of allCalls) {
+    await client.query(
+      `INSERT INTO openai_call_log (id, endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at,
+         request_id, tenant, status_code, cache_status, cost_saved_usd, latency_ms, ttfb_ms)
+       VALUES ($1, $2, $3, 10, 5, $4, $5, $6, $7, 200, $8, $9, 120, 40)`,
+      [c.id, c.endpoint, c.model, c.cost, c.at, `req-${c.id}`, c.tenant, c.cacheStatus, c.saved],
+    );
+  }
+  // 3 persona sets in range (2 on 2001-03-01, 1 on 2001-03-04) plus the NOW()-relative ones.
+  const personaTimes = [
+    new Date('2001-03-01T05:00:00Z'),
+    new Date('2001-03-01T23:00:00Z'),
+    new Date('2001-03-04T00:30:00Z'),
+    ...personaAgesHours.map((h) => new Date(now - h * 3_600_000)),
+  ];
+  for (const [i, at] of personaTimes.entries()) {
+    await client.query(
+      `INSERT INTO persona_cache (input_hash, personas_json, created_at, tenant, model, cost_usd, hit_count, expires_at)
+       VALUES ($1, '[]', $2, 't-a', 'gpt-4o-mini', 0.01, $3, $2::timestamptz + interval '1 day')`,
+      [`hash-${i}`, at, i],
+    );
+  }
+  const requestTimes = [
+    new Date('2001-03-02T10:00:00Z'),
+    new Date('2001-03-02T11:00:00Z'),
+    new Date('2001-03-05T12:00:00Z'),
+    ...requestAgesHours.map((h) => new Date(now - h * 3_600_000)),
+  ];
+  for (const [i, at] of requestTimes.entries()) {
+    await client.query(
+      `INSERT INTO request_log (request_hash, created_at, tenant, fingerprint, path, endpoint, expires_at)
+       VALUES ($1, $2, 't-b', 'f', '/v1/chat/completions', 'chat.completions', $2::timestamptz + interval '1 day')`,
+      [`rh-${i}`, at],
+    );
+  }
+  await client.query(
+    `INSERT INTO response_cache (tenant, cache_key, path, endpoint, model, status_code, response_json, cost_usd, expires_at, hit_count)
+     VALUES ('t-b', 'ck-1', '/v1/embeddings', 'embeddings', 'text-embedding-3-small', 200, '{}', 0.5, now(), 100)`,
+  );
+});
+
+afterAll(async () => {
+  await client?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  client?.release();
+  await pool?.end();
+});
+
+describe('sql/queries on real Postgres', () => {
+  it('every query file expands and runs', async () => {
+    const vars = { ...ALL_VARS, drill_endpoint: { value: 'embeddings' }, drill_model: { value: 'text-embedding-3-small' }, call_id: { value: uuid(1) } };
+    const names = queryNames();
+    expect(names.length).toBeGreaterThanOrEqual(25);
+    for (const name of names) {
+      await expect(run(name, vars)).resolves.toBeInstanceOf(Array);
+    }
+  });
+
+  it('panel 1 (daily cost by endpoint) sums per endpoint and UTC day equal the seeded totals', async () => {
+    const rows = await run('panel1_daily_cost_by_endpoint');
+    const expected = new Map<string, number>();
+    for (const c of inRange) {
+      const key = `${dayStart(c.at) / 1000}|${c.endpoint}`;
+      expected.set(key, (expected.get(key) ?? 0) + c.cost);
+    }
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) {
+      expect(Number(r.value)).toBeCloseTo(expected.get(`${Number(r.time)}|${String(r.endpoint)}`) as number, 10);
+    }
+    // The app's filtered variant agrees, and the endpoint variable narrows it.
+    const one = await run('costs_daily_by_endpoint', { ...ALL_VARS, endpoint: all(['embeddings']) });
+    expect(one.map((r) => r.metric)).toEqual(Array(5).fill('embeddings'));
+    expect(sum(one.map((r) => Number(r.cost_usd)))).toBeCloseTo(sum(inRange.filter((c) => c.endpoint === 'embeddings').map((c) => c.cost)), 10);
+  });
+
+  it('stat row: total cost, calls, exact hit ratio and cost saved, excluding calls outside the range', async () => {
+    const [cost] = await run('stat_total_cost');
+    expect(Number(cost?.total_cost_usd)).toBeCloseTo(sum(inRange.map((c) => c.cost)), 10);
+    const [calls] = await run('stat_calls');
+    expect(Number(calls?.calls)).toBe(inRange.length);
+    const [ratio] = await run('stat_hit_ratio');
+    const hits = inRange.filter((c) => c.cacheStatus === 'hit').length;
+    expect(Number(ratio?.hit_ratio)).toBeCloseTo(hits / inRange.length, 12);
+    expect(hits / inRange.length).toBeCloseTo(2 / 7, 12);
+    const [saved] = await run('stat_cost_saved');
+    expect(Number(saved?.saved_by_cache_usd)).toBeCloseTo(sum(inRange.filter((c) => c.cacheStatus === 'hit').map((c) => c.saved)), 10);
+    expect(Number(saved?.saved_by_idempotency_usd)).toBeCloseTo(
+      sum(inRange.filter((c) => c.cacheStatus === 'idempotent_replay' || c.cacheStatus === 'coalesced').map((c) => c.saved)),
+      10,
+    );
+    const [tb] = await run('stat_calls', { ...ALL_VARS, tenant: all(['t-b']) });
+    expect(Number(tb?.calls)).toBe(inRange.filter((c) => c.tenant === 't-b').length);
+  });
+
+  it('hit ratio per day equals the seeded ratio; the approximate panel 5 follows the design note formula', async () => {
+    const rows = await run('hit_ratio');
+    expect(rows).toHaveLength(5);
+    for (const r of rows) {
+      expect(Number(r.hit_ratio)).toBeCloseTo(2 / 7, 12);
+    }
+    const [approx] = await run('panel5_persona_hit_ratio_approx');
+    const personaCalls = allCalls.filter((c) => c.endpoint === 'personas.generate').length;
+    const personaSets = 3 + personaAgesHours.length;
+    expect(Number(approx?.num_calls)).toBe(personaCalls);
+    expect(Number(approx?.num_unique_sets)).toBe(personaSets);
+    expect(Number(approx?.cache_hit_ratio)).toBeCloseTo(1 - personaSets / personaCalls, 12);
+  });
+
+  it('panel 4 and the model drill-down: cost per model equals the seeded totals', async () => {
+    const rows = await run('panel4_model_cost_breakdown');
+    for (const r of rows) {
+      expect(Number(r.total_cost_usd)).toBeCloseTo(sum(allCalls.filter((c) => c.model === r.model).map((c) => c.cost)), 10);
+    }
+    expect(rows.map((r) => r.model)).toEqual(['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']);
+    const inEndpoint = await run('costs_models_in_endpoint', { ...ALL_VARS, drill_endpoint: { value: 'embeddings' } });
+    expect(inEndpoint).toHaveLength(1);
+    expect(Number(inEndpoint[0]?.calls)).toBe(35);
+    const calls = await run('costs_calls', {
+      ...ALL_VARS,
+      drill_endpoint: { value: 'embeddings' },
+      drill_model: { value: 'text-embedding-3-small' },
+    });
+    expect(calls).toHaveLength(35);
+    const [detail] = await run('call_detail', { call_id: { value: String(calls[0]?.call_id) } });
+    expect(detail).toMatchObject({ endpoint: 'embeddings', latency_ms: 120, ttfb_ms: 40, request_id: `req-${String(calls[0]?.call_id)}` });
+  });
+
+  it('cache and idempotency panels count the seeded rows', async () => {
+    const growth = await run('panel2_persona_cache_growth');
+    expect(growth.map((r) => [Number(r.time), Number(r.value)])).toEqual([
+      [Date.UTC(2001, 2, 1) / 1000, 2],
+      [Date.UTC(2001, 2, 4) / 1000, 1],
+    ]);
+    const stored = await run('panel3_idempotent_requests');
+    expect(stored.map((r) => [Number(r.time), Number(r.value)])).toEqual([
+      [Date.UTC(2001, 2, 2) / 1000, 2],
+      [Date.UTC(2001, 2, 5) / 1000, 1],
+    ]);
+    const replays = await run('idem_replays_daily');
+    expect(sum(replays.map((r) => Number(r.requests)))).toBe(inRange.filter((c) => c.cacheStatus === 'idempotent_replay' || c.cacheStatus === 'coalesced').length);
+    const byEndpoint = await run('idem_replays_by_endpoint');
+    expect(byEndpoint.map((r) => [r.endpoint, Number(r.replays), Number(r.coalesced)])).toEqual(
+      ENDPOINTS.map((e) => [e, 5, 5]),
+    );
+    const top = await run('cache_top_entries');
+    expect(top[0]).toMatchObject({ kind: 'response', key: 'ck-1', hit_count: 100 });
+    expect(Number(top[0]?.saved_usd)).toBeCloseTo(50, 10);
+  });
+
+  it("design note section 1 NOW() windows: totals, 30-day daily counts and age buckets", async () => {
+    const [pTotal] = await run('note_persona_cache_total');
+    expect(Number(pTotal?.total_persona_cache_entries)).toBe(3 + personaAgesHours.length);
+    const [rTotal] = await run('note_request_log_total');
+    expect(Number(rTotal?.total_idempotent_entries)).toBe(3 + requestAgesHours.length);
+
+    const perDay = (ages: number[]): Array<[string, number]> => {
+      const m = new Map<string, number>();
+      for (const h of ages.filter((a) => a < 24 * 30)) {
+        const d = new Date(now - h * 3_600_000).toISOString().slice(0, 10);
+        m.set(d, (m.get(d) ?? 0) + 1);
+      }
+      return [...m.entries()].sort();
+    };
+    const isoDay = (v: unknown): string => (v as Date).toISOString().slice(0, 10);
+    const pDaily = await run('note_persona_cache_daily_30d');
+    expect(pDaily.map((r) => [isoDay(r.day), Number(r.new_entries)])).toEqual(perDay(personaAgesHours));
+    const rDaily = await run('note_request_log_daily_30d');
+    expect(rDaily.map((r) => [isoDay(r.day), Number(r.requests_deduped)])).toEqual(perDay(requestAgesHours));
+
+    const buckets = await run('note_persona_cache_age_buckets');
+    // 2h, 3h | 30h, 50h, 100h | 10 days | 40 days, 400 days and the three rows from 2001.
+    expect(buckets.map((r) => [r.age_bucket, Number(r.count)])).toEqual([
+      ['0-1 days', 2],
+      ['1-7 days', 3],
+      ['7-30 days', 1],
+      ['30+ days', 5],
+    ]);
+    // The note's 30-day cost query sees none of the 2001 rows.
+    expect(await run('note_cost_by_endpoint_daily_30d')).toEqual([]);
+  });
+
+  it('the variable queries list each distinct value once, sorted', async () => {
+    expect((await run('var_endpoint')).map((r) => r.__value)).toEqual(ENDPOINTS);
+    expect((await run('var_tenant')).map((r) => r.__value)).toEqual(TENANTS);
+    expect((await run('var_model')).map((r) => r.__value)).toEqual(['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']);
+  });
+});
+
+describe('the Grafana role (migration 003)', () => {
+  it('can read the four tables and nothing else, and cannot write', async () => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE tollgate_grafana');
+      for (const t of ['openai_call_log', 'persona_cache', 'request_log', 'response_cache']) {
+        await c.query(`SELECT count(*) FROM public.${t}`);
+      }
+      await c.query('SAVEPOINT s');
+      await expect(c.query('SELECT count(*) FROM public.inflight_request')).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK TO SAVEPOINT s');
+      await expect(
+        c.query(`DELETE FROM public.persona_cache WHERE input_hash = 'none'`),
+      ).rejects.toThrow(/permission denied/);
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
+});
