@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { idempotencyKeyHash } from '../proxy/src/idempotency/keys.js';
-import { buildReplica, spawnReplica, type Replica } from './support/replicaProcess.js';
+import { buildReplica, removeReplicaBuild, spawnReplica, type Replica } from './support/replicaProcess.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CHAT = '/v1/chat/completions';
@@ -77,15 +77,19 @@ describe('coalescing: identical concurrent persona requests make one upstream ca
 
   describe('across two proxy processes on the same database', () => {
     let replica: Replica;
+    let entry: string;
     beforeAll(async () => {
-      const entry = buildReplica();
+      entry = buildReplica();
       replica = await spawnReplica(entry, {
         TEST_DATABASE_URL: process.env.TEST_DATABASE_URL!,
         UPSTREAM_BASE_URL: stack.mock.url,
         OPENAI_API_KEY: 'sk-coalesce',
       });
     }, 120_000);
-    afterAll(() => replica?.stop());
+    afterAll(async () => {
+      await replica?.stop();
+      if (entry) removeReplicaBuild(entry);
+    });
 
     it('50 requests split across both processes: exactly one upstream call', async () => {
       const payload = personaPayload(`two-${randomUUID()}`, 5);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +47,11 @@ export function buildReplica(): string {
   // ESM: the compiled files need a package.json saying so.
   copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));
   return entry;
+}
+
+/** Deletes what buildReplica compiled. */
+export function removeReplicaBuild(entry: string): void {
+  rmSync(join(dirname(entry), '..', '..'), { recursive: true, force: true });
 }
 
 /** Starts a second proxy process on this run's database, pointed at `upstreamUrl`. */
