@@ -156,6 +156,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The embedded PGlite serves every connection from one session, so the settings above are seen
+  // by the other test files too: put them back before the schema goes.
+  await client?.query('RESET search_path');
+  await client?.query('RESET TIME ZONE');
   await client?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   client?.release();
   await pool?.end();

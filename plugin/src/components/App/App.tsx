@@ -1,49 +1,58 @@
-import React from 'react';
+import React, { useMemo } from 'react';
 import { SceneApp, useSceneApp } from '@grafana/scenes';
-import { AppRootProps } from '@grafana/data';
+import type { AppRootProps } from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { Alert } from '@grafana/ui';
-import { DATASOURCE_REF } from '../../constants';
+import { type AppJsonData, PLUGIN_BASE_URL } from '../../constants';
+import { appPages } from '../../pages';
 import { PluginPropsContext } from '../../utils/utils.plugin';
-import { helloWorldPage } from '../../pages/HelloWorld/helloWorldPage';
-import { homePage } from '../../pages/Home/homePage';
-import { withDrilldownPage } from '../../pages/WithDrilldown/withDrilldownPage';
-import { withTabsPage } from '../../pages/WithTabs/withTabsPage';
+import { testIds } from '../testIds';
 
-function getSceneApp() {
-  return new SceneApp({
-    pages: [helloWorldPage, homePage, withDrilldownPage, withTabsPage],
-    urlSyncOptions: {
-      updateUrlOnInit: true,
-      createBrowserHistorySteps: true,
-    },
-  });
+// useSceneApp caches the app per factory function, so keep one factory per datasource uid.
+const factories = new Map<string, () => SceneApp>();
+function sceneAppFactory(datasourceUid: string): () => SceneApp {
+  let factory = factories.get(datasourceUid);
+  if (!factory) {
+    factory = () =>
+      new SceneApp({
+        pages: appPages(datasourceUid),
+        urlSyncOptions: { updateUrlOnInit: true, createBrowserHistorySteps: true },
+      });
+    factories.set(datasourceUid, factory);
+  }
+  return factory;
 }
 
-function AppWithScenes() {
-  const scene = useSceneApp(getSceneApp);
-
-  return (
-    <>
-      {!config.datasources[DATASOURCE_REF.uid] && (
-        <Alert title={`Missing ${DATASOURCE_REF.uid} datasource`}>
-          These demos depend on <b>testdata</b> datasource: <code>{JSON.stringify(DATASOURCE_REF)}</code>. See{' '}
-          <a href="https://github.com/grafana/grafana/tree/main/devenv#set-up-your-development-environment">
-            https://github.com/grafana/grafana/tree/main/devenv#set-up-your-development-environment
-          </a>{' '}
-          for more details.
-        </Alert>
-      )}
-
-      <scene.Component model={scene} />
-    </>
-  );
+function AppWithScenes({ datasourceUid }: { datasourceUid: string }) {
+  const factory = useMemo(() => sceneAppFactory(datasourceUid), [datasourceUid]);
+  const scene = useSceneApp(factory);
+  return <scene.Component model={scene} />;
 }
 
-function App(props: AppRootProps) {
+export function datasourceProblem(uid: string | undefined): string | undefined {
+  if (!uid) {
+    return 'No PostgreSQL datasource is configured for Tollgate.';
+  }
+  if (!config.datasources || !Object.values(config.datasources).some((ds) => ds.uid === uid)) {
+    return `The configured datasource "${uid}" does not exist or you cannot access it.`;
+  }
+  return undefined;
+}
+
+function App(props: AppRootProps<AppJsonData>) {
+  const uid = props.meta.jsonData?.datasourceUid;
+  const problem = datasourceProblem(uid);
   return (
     <PluginPropsContext.Provider value={props}>
-      <AppWithScenes />
+      {problem || !uid ? (
+        <Alert title={problem ?? ''} severity="warning" data-testid={testIds.app.noDatasource}>
+          Choose the Tollgate Postgres datasource on the{' '}
+          <a href={`/plugins/${props.meta.id}`}>app&apos;s configuration page</a> (provisioning sets{' '}
+          <code>tollgate-postgres</code>). The app opens at <code>{PLUGIN_BASE_URL}</code>.
+        </Alert>
+      ) : (
+        <AppWithScenes datasourceUid={uid} />
+      )}
     </PluginPropsContext.Provider>
   );
 }

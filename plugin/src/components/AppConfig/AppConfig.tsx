@@ -1,153 +1,89 @@
-import React, { useState, ChangeEvent } from 'react';
-import { Button, Field, Input, useStyles2, FieldSet, SecretInput } from '@grafana/ui';
-import { PluginConfigPageProps, AppPluginMeta, PluginMeta, GrafanaTheme2 } from '@grafana/data';
-import { getBackendSrv, locationService } from '@grafana/runtime';
-import { css } from '@emotion/css';
-import { testIds } from '../testIds';
+import React, { useState } from 'react';
+import { Alert, Button, Field, FieldSet } from '@grafana/ui';
+import type { AppPluginMeta, DataSourceInstanceSettings, PluginConfigPageProps, PluginMeta } from '@grafana/data';
+import { DataSourcePicker, getBackendSrv, locationService } from '@grafana/runtime';
 import { lastValueFrom } from 'rxjs';
+import { type AppJsonData, POSTGRES_TYPE } from '../../constants';
+import { testIds } from '../testIds';
 
-type JsonData = {
-  apiUrl?: string;
-  isApiKeySet?: boolean;
-};
+export interface AppConfigProps extends PluginConfigPageProps<AppPluginMeta<AppJsonData>> {}
 
-type State = {
-  // The URL to reach our custom API.
-  apiUrl: string;
-  // Tells us if the API key secret is set.
-  // Set to `true` ONLY if it has already been set and haven't been changed.
-  // (We unfortunately need an auxiliray variable for this, as `secureJsonData` is never exposed to the browser after it is set)
-  isApiKeySet: boolean;
-  // An secret key for our custom API.
-  apiKey: string;
-};
+type Check = { kind: 'none' } | { kind: 'ok'; message: string } | { kind: 'error'; message: string };
 
-export interface AppConfigProps extends PluginConfigPageProps<AppPluginMeta<JsonData>> {}
+/** Grafana's datasource health check: proves the datasource can reach Postgres with its credentials. */
+export async function checkDatasource(uid: string): Promise<Check> {
+  try {
+    const res = await lastValueFrom(
+      getBackendSrv().fetch<{ status?: string; message?: string }>({ url: `/api/datasources/uid/${uid}/health`, method: 'GET', showErrorAlert: false })
+    );
+    return res.data.status === 'OK'
+      ? { kind: 'ok', message: res.data.message ?? 'Database connection OK' }
+      : { kind: 'error', message: res.data.message ?? `status ${res.data.status ?? 'unknown'}` };
+  } catch (e) {
+    const err = e as { data?: { message?: string }; message?: string };
+    return { kind: 'error', message: err.data?.message ?? err.message ?? 'the datasource did not answer' };
+  }
+}
+
+/** POST /api/plugins/<id>/settings: jsonData is what the app pages read back from plugin.meta. */
+export async function saveSettings(pluginId: string, data: Partial<PluginMeta<AppJsonData>>): Promise<void> {
+  await lastValueFrom(getBackendSrv().fetch({ url: `/api/plugins/${pluginId}/settings`, method: 'POST', data }));
+}
 
 const AppConfig = ({ plugin }: AppConfigProps) => {
-  const s = useStyles2(getStyles);
   const { enabled, pinned, jsonData } = plugin.meta;
-  const [state, setState] = useState<State>({
-    apiUrl: jsonData?.apiUrl || '',
-    apiKey: '',
-    isApiKeySet: Boolean(jsonData?.isApiKeySet),
-  });
+  const [uid, setUid] = useState<string>(jsonData?.datasourceUid ?? '');
+  const [check, setCheck] = useState<Check>({ kind: 'none' });
 
-  const isSubmitDisabled = Boolean(!state.apiUrl || (!state.isApiKeySet && !state.apiKey));
-
-  const onResetApiKey = () =>
-    setState({
-      ...state,
-      apiKey: '',
-      isApiKeySet: false,
-    });
-
-  const onChangeApiKey = (event: ChangeEvent<HTMLInputElement>) => {
-    setState({
-      ...state,
-      apiKey: event.target.value.trim(),
-    });
-  };
-
-  const onChangeApiUrl = (event: ChangeEvent<HTMLInputElement>) => {
-    setState({
-      ...state,
-      apiUrl: event.target.value.trim(),
-    });
-  };
-
-  const onSubmit = () => {
-    updatePluginAndReload(plugin.meta.id, {
-      enabled,
-      pinned,
-      jsonData: {
-        apiUrl: state.apiUrl,
-        isApiKeySet: true,
-      },
-      // This cannot be queried later by the frontend.
-      // We don't want to override it in case it was set previously and left untouched now.
-      secureJsonData: state.isApiKeySet
-        ? undefined
-        : {
-            apiKey: state.apiKey,
-          },
-    });
+  const onSubmit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setCheck(await checkDatasource(uid));
+    await saveSettings(plugin.meta.id, { enabled, pinned, jsonData: { ...jsonData, datasourceUid: uid } });
+    // The app reads jsonData once per page load; a reload shows the new datasource.
+    locationService.reload();
   };
 
   return (
-    <form onSubmit={onSubmit}>
-      <FieldSet label="API Settings" className={s.marginTopXl}>
-        {/* API Key */}
-        <Field label="API Key" description="A secret key for authenticating to our custom API">
-          <SecretInput
-            width={60}
-            data-testid={testIds.appConfig.apiKey}
-            id="api-key"
-            value={state?.apiKey}
-            isConfigured={state.isApiKeySet}
-            placeholder={'Your secret API key'}
-            onChange={onChangeApiKey}
-            onReset={onResetApiKey}
-          />
+    <form onSubmit={onSubmit} data-testid={testIds.appConfig.container}>
+      <FieldSet label="Data">
+        {!uid && (
+          <Alert title="No datasource selected" severity="warning">
+            The Tollgate pages need the PostgreSQL datasource that reads the proxy&apos;s call log (provisioned as{' '}
+            <code>tollgate-postgres</code>).
+          </Alert>
+        )}
+        {check.kind === 'error' && (
+          <Alert title="The datasource cannot be reached" severity="error" data-testid={testIds.appConfig.status}>
+            {check.message}
+          </Alert>
+        )}
+        {check.kind === 'ok' && (
+          <Alert title="Datasource reachable" severity="success" data-testid={testIds.appConfig.status}>
+            {check.message}
+          </Alert>
+        )}
+        <Field label="PostgreSQL datasource" description="The datasource of the Tollgate database (read-only role).">
+          <div data-testid={testIds.appConfig.datasource}>
+            <DataSourcePicker
+              pluginId={POSTGRES_TYPE}
+              current={uid || null}
+              noDefault
+              onChange={(ds: DataSourceInstanceSettings) => {
+                setUid(ds.uid);
+                setCheck({ kind: 'none' });
+              }}
+            />
+          </div>
         </Field>
-
-        {/* API Url */}
-        <Field label="API Url" description="" className={s.marginTop}>
-          <Input
-            width={60}
-            id="api-url"
-            data-testid={testIds.appConfig.apiUrl}
-            label={`API Url`}
-            value={state?.apiUrl}
-            placeholder={`E.g.: http://mywebsite.com/api/v1`}
-            onChange={onChangeApiUrl}
-          />
-        </Field>
-
-        <div className={s.marginTop}>
-          <Button type="submit" data-testid={testIds.appConfig.submit} disabled={isSubmitDisabled}>
-            Save API settings
-          </Button>
-        </div>
+        <Button type="button" variant="secondary" disabled={!uid} onClick={async () => setCheck(await checkDatasource(uid))}>
+          Test connection
+        </Button>{' '}
+        <Button type="submit" data-testid={testIds.appConfig.submit} disabled={!uid}>
+          Save
+        </Button>
       </FieldSet>
     </form>
   );
 };
 
 export default AppConfig;
-
-const getStyles = (theme: GrafanaTheme2) => ({
-  colorWeak: css`
-    color: ${theme.colors.text.secondary};
-  `,
-  marginTop: css`
-    margin-top: ${theme.spacing(3)};
-  `,
-  marginTopXl: css`
-    margin-top: ${theme.spacing(6)};
-  `,
-});
-
-const updatePluginAndReload = async (pluginId: string, data: Partial<PluginMeta<JsonData>>) => {
-  try {
-    await updatePlugin(pluginId, data);
-
-    // Reloading the page as the changes made here wouldn't be propagated to the actual plugin otherwise.
-    // This is not ideal, however unfortunately currently there is no supported way for updating the plugin state.
-    locationService.reload();
-  } catch (e) {
-    console.error('Error while updating the plugin', e);
-  }
-};
-
-const updatePlugin = async (pluginId: string, data: Partial<PluginMeta>) => {
-  const response = getBackendSrv().fetch({
-    url: `/api/plugins/${pluginId}/settings`,
-    method: 'POST',
-    data,
-  });
-
-  const dataResponse = await lastValueFrom(response);
-
-  return dataResponse.data;
-};

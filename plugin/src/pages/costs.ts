@@ -1,0 +1,129 @@
+import {
+  EmbeddedScene,
+  PanelBuilders,
+  SceneAppPage,
+  type SceneAppPageLike,
+  SceneFlexLayout,
+  type SceneRouteMatch,
+} from '@grafana/scenes';
+import { BigValueTextMode } from '@grafana/schema';
+import { ROUTES } from '../constants';
+import { costsUrls, isCallId, isSafeValue, prefixRoute } from '../utils/utils.routing';
+import { drillVariable, item, pageScene, row, sqlRunner } from '../scenes/common';
+import { stat, table, timeseries } from '../scenes/panels';
+
+type Params = { endpoint?: string; model?: string; callId?: string };
+
+/** A drill-down whose URL value is not a plain name or uuid: say so instead of querying with it. */
+function invalidPage(url: string, parent: SceneAppPageLike, what: string): SceneAppPage {
+  return new SceneAppPage({
+    title: `Invalid ${what}`,
+    url,
+    routePath: '*',
+    getParentPage: () => parent,
+    getScene: () =>
+      new EmbeddedScene({
+        body: new SceneFlexLayout({
+          children: [item(PanelBuilders.text().setTitle('').setOption('content', `This URL does not name a valid ${what}.`).build(), 80)],
+        }),
+      }),
+  });
+}
+
+function param(match: SceneRouteMatch<Params>, key: keyof Params): string {
+  return decodeURIComponent(match.params[key] ?? '');
+}
+
+function callPage(datasourceUid: string, endpoint: string, model: string, match: SceneRouteMatch<Params>, parent: SceneAppPageLike): SceneAppPage {
+  const callId = param(match, 'callId');
+  const url = costsUrls.call(endpoint, model, callId);
+  if (!isCallId(callId)) {
+    return invalidPage(url, parent, 'call id');
+  }
+  return new SceneAppPage({
+    title: `Call ${callId}`,
+    subTitle: 'Tokens, cost, latency, time to first byte, cache status and request id of one call.',
+    url,
+    routePath: 'call/:callId/*',
+    getParentPage: () => parent,
+    getScene: () =>
+      pageScene(
+        datasourceUid,
+        [
+          item(
+            PanelBuilders.stat()
+              .setTitle('Call')
+              .setOption('reduceOptions', { values: true, calcs: [], fields: '/.*/' })
+              .setOption('textMode', BigValueTextMode.ValueAndName)
+              .setData(sqlRunner('call_detail'))
+              .build(),
+            400
+          ),
+        ],
+        [drillVariable('call_id', callId)]
+      ),
+  });
+}
+
+function modelPage(datasourceUid: string, endpoint: string, match: SceneRouteMatch<Params>, parent: SceneAppPageLike): SceneAppPage {
+  const model = param(match, 'model');
+  const url = costsUrls.model(endpoint, model);
+  if (!isSafeValue(model)) {
+    return invalidPage(url, parent, 'model');
+  }
+  const page: SceneAppPage = new SceneAppPage({
+    title: `${endpoint} / ${model}`,
+    subTitle: 'The calls, newest first. Open one for its details.',
+    url,
+    routePath: 'model/:model/*',
+    getParentPage: () => parent,
+    getScene: () =>
+      pageScene(datasourceUid, [item(table('Calls', 'costs_calls', { field: 'call_id', segment: 'call' }), 500)], [
+        drillVariable('drill_endpoint', endpoint),
+        drillVariable('drill_model', model),
+      ]),
+    drilldowns: [
+      { routePath: 'call/:callId/*', getPage: (m: SceneRouteMatch<Params>) => callPage(datasourceUid, endpoint, model, m, page) },
+    ],
+  });
+  return page;
+}
+
+function endpointPage(datasourceUid: string, match: SceneRouteMatch<Params>, parent: SceneAppPageLike): SceneAppPage {
+  const endpoint = param(match, 'endpoint');
+  const url = costsUrls.endpoint(endpoint);
+  if (!isSafeValue(endpoint)) {
+    return invalidPage(url, parent, 'endpoint');
+  }
+  const page: SceneAppPage = new SceneAppPage({
+    title: endpoint,
+    subTitle: 'Cost by model within this endpoint. Open a model for its calls.',
+    url,
+    routePath: 'endpoint/:endpoint/*',
+    getParentPage: () => parent,
+    getScene: () =>
+      pageScene(datasourceUid, [item(table('Models', 'costs_models_in_endpoint', { field: 'model', segment: 'model' }))], [
+        drillVariable('drill_endpoint', endpoint),
+      ]),
+    drilldowns: [{ routePath: 'model/:model/*', getPage: (m: SceneRouteMatch<Params>) => modelPage(datasourceUid, endpoint, m, page) }],
+  });
+  return page;
+}
+
+/** Costs: by endpoint -> by model within it -> its calls -> one call, each with its own URL and breadcrumb. */
+export function costsPage(datasourceUid: string): SceneAppPage {
+  const page: SceneAppPage = new SceneAppPage({
+    title: 'Costs',
+    subTitle: 'Cost by endpoint. Open an endpoint to drill down to models, calls and a single call.',
+    url: prefixRoute(ROUTES.Costs),
+    routePath: `${ROUTES.Costs}/*`,
+    getScene: () =>
+      pageScene(datasourceUid, [
+        row(item(stat('Total cost', 'stat_total_cost', 'currencyUSD'), 120), item(stat('Calls', 'stat_calls', 'short'), 120)),
+        item(timeseries('Cost per day by endpoint', 'costs_daily_by_endpoint', 'currencyUSD')),
+        item(table('Endpoints', 'costs_by_endpoint', { field: 'endpoint', segment: 'endpoint' })),
+      ]),
+    drilldowns: [{ routePath: 'endpoint/:endpoint/*', getPage: (m: SceneRouteMatch<Params>) => endpointPage(datasourceUid, m, page) }],
+  });
+  return page;
+}

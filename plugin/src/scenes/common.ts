@@ -1,0 +1,84 @@
+import {
+  ConstantVariable,
+  DataSourceVariable,
+  EmbeddedScene,
+  QueryVariable,
+  SceneControlsSpacer,
+  SceneFlexItem,
+  SceneFlexLayout,
+  type SceneFlexItemLike,
+  type SceneObject,
+  SceneQueryRunner,
+  SceneRefreshPicker,
+  SceneTimePicker,
+  SceneTimeRange,
+  SceneVariableSet,
+  type SceneVariable,
+  VariableValueSelectors,
+} from '@grafana/scenes';
+import { VariableRefresh } from '@grafana/schema';
+import { POSTGRES_TYPE } from '../constants';
+import { QUERIES, type QueryName } from '../queries';
+
+/** Every query goes to the datasource the `ds` variable selects (default: the app's configured one). */
+export const PG = { type: POSTGRES_TYPE, uid: '${ds}' };
+
+export type Format = 'table' | 'time_series';
+
+export function sqlRunner(name: QueryName, format: Format = 'table'): SceneQueryRunner {
+  return new SceneQueryRunner({
+    datasource: PG,
+    queries: [{ refId: 'A', rawSql: QUERIES[name], format, editorMode: 'code', rawQuery: true }],
+  });
+}
+
+function filterVariable(name: 'endpoint' | 'model' | 'tenant', label: string): QueryVariable {
+  return new QueryVariable({
+    name,
+    label,
+    datasource: PG,
+    query: { refId: name, rawSql: QUERIES[`var_${name}`], format: 'table', editorMode: 'code', rawQuery: true },
+    isMulti: true,
+    includeAll: true,
+    defaultToAll: true,
+    refresh: VariableRefresh.onDashboardLoad,
+  });
+}
+
+/** The variables every page has: datasource, endpoint, model, tenant (multi-value, All). */
+export function pageVariables(datasourceUid: string): SceneVariable[] {
+  return [
+    new DataSourceVariable({ name: 'ds', label: 'Datasource', pluginId: POSTGRES_TYPE, value: datasourceUid }),
+    filterVariable('endpoint', 'Endpoint'),
+    filterVariable('model', 'Model'),
+    filterVariable('tenant', 'Tenant'),
+  ];
+}
+
+/** Fixed, hidden values of a drill-down (the endpoint, model or call in its URL). */
+export function drillVariable(name: 'drill_endpoint' | 'drill_model' | 'call_id', value: string): ConstantVariable {
+  return new ConstantVariable({ name, value });
+}
+
+export function item(body: SceneObject, minHeight = 300, width?: string): SceneFlexItem {
+  return new SceneFlexItem({ body: body as SceneFlexItem['state']['body'], minHeight, ...(width ? { width } : {}) });
+}
+
+export function row(...children: SceneFlexItemLike[]): SceneFlexLayout {
+  return new SceneFlexLayout({ direction: 'row', children });
+}
+
+/** A page body with its own time range (last 30 days), variables, pickers and refresh. */
+export function pageScene(datasourceUid: string, children: SceneFlexItemLike[], extra: SceneVariable[] = []): EmbeddedScene {
+  return new EmbeddedScene({
+    $timeRange: new SceneTimeRange({ from: 'now-30d', to: 'now' }),
+    $variables: new SceneVariableSet({ variables: [...pageVariables(datasourceUid), ...extra] }),
+    controls: [
+      new VariableValueSelectors({}),
+      new SceneControlsSpacer(),
+      new SceneTimePicker({ isOnCanvas: true }),
+      new SceneRefreshPicker({ intervals: ['1m', '5m', '15m', '1h'], isOnCanvas: true }),
+    ],
+    body: new SceneFlexLayout({ direction: 'column', children }),
+  });
+}

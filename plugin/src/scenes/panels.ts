@@ -1,0 +1,40 @@
+import { PanelBuilders, type VizPanel } from '@grafana/scenes';
+import type { QueryName } from '../queries';
+import { type Format, sqlRunner } from './common';
+
+export function stat(title: string, query: QueryName, unit: string): VizPanel {
+  return PanelBuilders.stat().setTitle(title).setUnit(unit).setData(sqlRunner(query)).build();
+}
+
+export function timeseries(title: string, query: QueryName, unit: string, format: Format = 'time_series'): VizPanel {
+  return PanelBuilders.timeseries().setTitle(title).setUnit(unit).setData(sqlRunner(query, format)).build();
+}
+
+export function bars(title: string, query: QueryName, unit: string): VizPanel {
+  return PanelBuilders.barchart().setTitle(title).setUnit(unit).setData(sqlRunner(query)).build();
+}
+
+export function pie(title: string, query: QueryName, unit: string): VizPanel {
+  return PanelBuilders.piechart()
+    .setTitle(title)
+    .setUnit(unit)
+    .setOption('reduceOptions', { values: true, calcs: [] })
+    .setData(sqlRunner(query))
+    .build();
+}
+
+/**
+ * A table; with `link`, the cells of that field open the drill-down below the current URL, and
+ * `${__url.params}` carries the time range and variables along.
+ */
+export function table(title: string, query: QueryName, link?: { field: string; segment: string }): VizPanel {
+  const builder = PanelBuilders.table().setTitle(title).setData(sqlRunner(query));
+  if (link) {
+    builder.setOverrides((b) =>
+      b.matchFieldsWithName(link.field).overrideLinks([
+        { title: `Open ${link.field}`, url: `\${__url.path}/${link.segment}/\${__value.text}\${__url.params}` },
+      ])
+    );
+  }
+  return builder.build();
+}
