@@ -1,0 +1,30 @@
+import { chooseUpstream } from './upstream.js';
+
+/**
+ * The compose stack's proxy command: picks the upstream (see chooseUpstream), applies the
+ * migrations and Grafana's role password, then runs the ordinary proxy entry point in this same
+ * process, so signals and exit codes are the proxy's own.
+ */
+const choice = chooseUpstream(process.env);
+process.env.UPSTREAM_BASE_URL = choice.url;
+console.log(
+  choice.kind === 'mock'
+    ? `No OPENAI_API_KEY: using the fake OpenAI upstream at ${choice.url}`
+    : `Upstream: ${choice.url}${choice.kind === 'openai' ? ' (real OpenAI; OPENAI_API_KEY is used for callers that send no key)' : ''}`,
+);
+
+const grafanaPassword = process.env.TOLLGATE_GRAFANA_DB_PASSWORD?.trim();
+if (process.env.DATABASE_URL && grafanaPassword) {
+  const { createPool } = await import('../db/pool.js');
+  const { migrate } = await import('../db/migrate.js');
+  const { syncGrafanaRolePassword } = await import('./grafanaRole.js');
+  const pool = createPool(process.env.DATABASE_URL, 1);
+  try {
+    // The role exists only once migrated; the proxy's own migrate() below then finds nothing to do.
+    await migrate(pool);
+    if (!(await syncGrafanaRolePassword(pool, grafanaPassword))) console.warn('Grafana role not found; its password was not set');
+  } finally {
+    await pool.end();
+  }
+}
+await import('../main.js');
