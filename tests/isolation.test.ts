@@ -80,6 +80,13 @@ describe('expiry', () => {
     const removed = await cleanupExpired(stack.pool);
     expect(removed.personaCache).toBeGreaterThanOrEqual(1);
     expect(removed.requestLog).toBeGreaterThanOrEqual(1);
+    // The expired dedup row stays as history, without its stored response.
+    const kept = await stack.pool.query(
+      `SELECT count(*)::int AS n FROM request_log WHERE expires_at <= now() AND endpoint = 'personas.generate' AND response_json IS NOT NULL`,
+    );
+    expect(kept.rows[0].n).toBe(0);
+    const history = await stack.pool.query(`SELECT count(*)::int AS n FROM request_log WHERE expires_at <= now() AND endpoint = 'personas.generate'`);
+    expect(history.rows[0].n).toBeGreaterThanOrEqual(1);
     const { rows } = await stack.pool.query(`SELECT count(*)::int AS n FROM persona_cache WHERE expires_at <= now()`);
     expect(rows[0].n).toBe(0);
   });

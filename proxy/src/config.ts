@@ -35,6 +35,7 @@ export const configSchema = z.object({
   PERSONA_MAX: z.coerce.number().int().min(1).max(100).default(50),
   CHAT_STREAM_MODEL: z.string().default('gpt-4o-mini'),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
   IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
   RESPONSE_CACHE_ENDPOINTS: z

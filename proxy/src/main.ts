@@ -29,7 +29,9 @@ if (db.embedded) {
 }
 const deps = createDeps(config, db.pool, logger);
 const app = createApp(deps);
-const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger);
+const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger, {
+  requestLogRetentionDays: config.REQUEST_LOG_RETENTION_DAYS,
+});
 const server: Server = app.listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : config.PORT;

@@ -4,18 +4,31 @@ import type { Logger } from '../logger.js';
 export interface CleanupResult {
   responseCache: number;
   personaCache: number;
+  /** Expired request_log rows whose stored response was dropped (the row stays, for the history panels). */
   requestLog: number;
+  /** request_log rows deleted: past the retention window, or abandoned in progress. */
+  requestLogDeleted: number;
   inflight: number;
 }
 
+export interface CleanupOptions {
+  batch?: number;
+  /** How long request_log rows stay for analytics after their replay window ended. */
+  requestLogRetentionDays?: number;
+}
+
 /**
- * Deletes expired rows: response_cache, persona_cache and request_log past expires_at (an
- * in-progress request_log row only once its lease has also run out), and inflight_request rows
- * whose lease ran out more than a minute ago (a crashed owner's). Each in its own short statement,
- * at most `batch` rows at a time, so it never holds long locks.
+ * Deletes expired response_cache and persona_cache rows and inflight_request rows whose lease ran
+ * out more than a minute ago (a crashed owner's). request_log is the history behind the
+ * "idempotent requests per day" panels, so an expired row only loses its stored response (it can
+ * no longer be replayed) and is deleted after `requestLogRetentionDays`; an abandoned in-progress
+ * row goes once its lease and window have run out. Each step is one short statement over at most
+ * `batch` rows, so it never holds long locks.
  */
-export async function cleanupExpired(pool: Pool, batch = 5000): Promise<CleanupResult> {
-  const del = async (sql: string): Promise<number> => (await pool.query(sql, [batch])).rowCount ?? 0;
+export async function cleanupExpired(pool: Pool, opts: CleanupOptions = {}): Promise<CleanupResult> {
+  const batch = opts.batch ?? 5000;
+  const retentionDays = opts.requestLogRetentionDays ?? 90;
+  const del = async (sql: string, extra: unknown[] = []): Promise<number> => (await pool.query(sql, [batch, ...extra])).rowCount ?? 0;
   return {
     responseCache: await del(
       `DELETE FROM response_cache WHERE id IN (SELECT id FROM response_cache WHERE expires_at <= now() LIMIT $1)`,
@@ -24,8 +37,16 @@ export async function cleanupExpired(pool: Pool, batch = 5000): Promise<CleanupR
       `DELETE FROM persona_cache WHERE id IN (SELECT id FROM persona_cache WHERE expires_at <= now() LIMIT $1)`,
     ),
     requestLog: await del(
-      `DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE expires_at <= now()
-          AND (state = 'completed' OR lease_until IS NULL OR lease_until <= now()) LIMIT $1)`,
+      `UPDATE request_log SET response_json = NULL, response_text = NULL, response_headers = NULL
+        WHERE id IN (SELECT id FROM request_log WHERE expires_at <= now() AND state = 'completed'
+                       AND (response_json IS NOT NULL OR response_text IS NOT NULL) LIMIT $1)`,
+    ),
+    requestLogDeleted: await del(
+      `DELETE FROM request_log WHERE id IN (SELECT id FROM request_log
+          WHERE created_at < now() - make_interval(days => $2)
+             OR (state = 'in_progress' AND expires_at <= now() AND (lease_until IS NULL OR lease_until <= now()))
+          LIMIT $1)`,
+      [retentionDays],
     ),
     inflight: await del(
       `DELETE FROM inflight_request WHERE (scope, key) IN
@@ -38,14 +59,14 @@ export async function cleanupExpired(pool: Pool, batch = 5000): Promise<CleanupR
  * Runs cleanupExpired every `intervalMs` (timer unref'd; the first run after one interval).
  * Returns a stop function. Replicas may all run it: the deletes are idempotent.
  */
-export function startCleanup(pool: Pool, intervalMs: number, logger?: Logger): () => void {
+export function startCleanup(pool: Pool, intervalMs: number, logger?: Logger, opts: CleanupOptions = {}): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    cleanupExpired(pool)
+    cleanupExpired(pool, opts)
       .then((r) => {
-        const total = r.responseCache + r.personaCache + r.requestLog + r.inflight;
+        const total = r.responseCache + r.personaCache + r.requestLog + r.requestLogDeleted + r.inflight;
         if (total > 0) logger?.info({ cleanup: r }, 'expired cache rows deleted');
       })
       .catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'cache cleanup failed'))

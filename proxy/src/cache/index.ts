@@ -12,12 +12,12 @@
  *   `isCompleteJson` / `analyseStream(...).complete` from ../sse. `bodyJson` must be the non-streamed
  *   form (for a stream: `analyseStream(kind, transcript).json`), `sseText` the recording.
  *   Serve a hit with `sseForRequest(kind, entry, {includeUsage: wantsUsage(body)})` when the caller streams, else `entry.bodyJson`.
- * - `cleanupExpired(pool)`, `startCleanup(pool, intervalMs, logger) → stop`: periodic deletion of expired
+ * - `cleanupExpired(pool, opts?)`, `startCleanup(pool, intervalMs, logger, opts?) → stop`: periodic deletion of expired
  *   response_cache, persona_cache, request_log and stale inflight_request rows (main.ts should start it
  *   with CACHE_CLEANUP_INTERVAL_MS).
  */
 export { cachePolicy, parseCacheControl, CACHEABLE_ENDPOINTS, type CachePolicy } from './policy.js';
 export { responseCacheKey, normalisePath, KEY_IGNORED_MEMBERS } from './key.js';
 export { ResponseCache, entryAsStored, type CacheEntry, type CacheHit, type CachePut } from './store.js';
-export { cleanupExpired, startCleanup, type CleanupResult } from './cleanup.js';
+export { cleanupExpired, startCleanup, type CleanupResult, type CleanupOptions } from './cleanup.js';
 export { LruMap } from './lru.js';

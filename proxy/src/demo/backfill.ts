@@ -136,6 +136,7 @@ interface RequestLogRow {
   completedAt: Date;
   expiresAt: Date;
   costUsd: number | null;
+  /** null once the replay window has passed: cleanup keeps the row but drops the stored response. */
   responseJson: unknown;
   replayCount: number;
   lastReplayedAt: Date;
@@ -314,29 +315,31 @@ export function generateDay(
       });
     }
 
-    // The first request of a replayed pair is stored in request_log for IDEMPOTENCY_TTL only; rows
-    // older than that would already have been cleaned up, so history keeps only the recent ones.
+    // The first request of a replayed pair is stored in request_log. Once its replay window
+    // (IDEMPOTENCY_TTL) has passed, cleanup drops the stored response but keeps the row for the
+    // history panels (REQUEST_LOG_RETENTION_DAYS), so older rows are written the same way.
     if (cacheStatus === 'idempotent_replay') {
       const firstAt = new Date(createdAt.getTime() - rng.int(1_000, 600_000));
       const expiresAt = new Date(firstAt.getTime() + opts.idempotencyTtlMs);
-      if (expiresAt > opts.now) {
-        const withKey = rng.chance(0.6);
-        requests.push({
-          requestHash: `${BACKFILL_PREFIX}${sha(`${requestId}:first`)}`,
-          tenant,
-          keyHash: withKey ? sha(`${requestId}:key`) : null,
-          fingerprint: sha(`${requestId}:body`),
-          path: p.path,
-          endpoint,
-          createdAt: firstAt,
-          completedAt: new Date(firstAt.getTime() + upstreamMs),
-          expiresAt,
-          costUsd: fullCost,
-          responseJson: { object: 'backfill.placeholder', model, usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } },
-          replayCount: rng.int(1, 3),
-          lastReplayedAt: createdAt,
-        });
-      }
+      const withKey = rng.chance(0.6);
+      requests.push({
+        requestHash: `${BACKFILL_PREFIX}${sha(`${requestId}:first`)}`,
+        tenant,
+        keyHash: withKey ? sha(`${requestId}:key`) : null,
+        fingerprint: sha(`${requestId}:body`),
+        path: p.path,
+        endpoint,
+        createdAt: firstAt,
+        completedAt: new Date(firstAt.getTime() + upstreamMs),
+        expiresAt,
+        costUsd: fullCost,
+        responseJson:
+          expiresAt > opts.now
+            ? { object: 'backfill.placeholder', model, usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } }
+            : null,
+        replayCount: rng.int(1, 3),
+        lastReplayedAt: createdAt,
+      });
     }
   }
   return { calls, personas, requests };
@@ -439,7 +442,7 @@ async function insertRequests(client: pg.PoolClient, rows: RequestLogRow[]): Pro
      ON CONFLICT (tenant, request_hash) DO NOTHING`,
     [
       rows.map((r) => r.requestHash),
-      rows.map((r) => JSON.stringify(r.responseJson)),
+      rows.map((r) => (r.responseJson === null ? null : JSON.stringify(r.responseJson))),
       rows.map((r) => r.createdAt),
       rows.map((r) => r.tenant),
       rows.map((r) => r.keyHash),
