@@ -1,8 +1,13 @@
 import type { PluginOptions } from '@grafana/plugin-e2e';
 import { defineConfig, devices } from '@playwright/test';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const pluginE2eAuth = `${dirname(require.resolve('@grafana/plugin-e2e'))}/auth`;
+
+// Use the system Chromium where there is one (Debian's `chromium` package) instead of a browser
+// Playwright would have to download; CHROMIUM_PATH overrides.
+const chromiumPath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 
 /**
  * Read environment variables from file.
@@ -46,6 +51,7 @@ export default defineConfig<PluginOptions>({
       use: {
         ...devices['Desktop Chrome'],
         storageState: 'playwright/.auth/admin.json',
+        launchOptions: chromiumPath ? { executablePath: chromiumPath } : {},
       },
       dependencies: ['auth'],
     },
