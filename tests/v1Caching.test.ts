@@ -150,6 +150,22 @@ describe('/v1 response cache and Idempotency-Key', () => {
     expect(b.chunks).toEqual(a.chunks);
   });
 
+  it('Idempotency-Key and the cache together: the key still replays and still refuses another body', async () => {
+    const key = `idem-cache-${Date.now()}`;
+    const c = client('sk-idem-cache', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'cached and keyed' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const first = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': key } }).withResponse();
+    const again = await c.chat.completions.create(params, { headers: { 'Idempotency-Key': key } }).withResponse();
+    expect(first.response.headers.get('x-tollgate-cache')).toBe('MISS');
+    expect(again.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.data).toEqual(first.data);
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    await expect(c.chat.completions.create({ ...params, messages: [{ role: 'user', content: 'other' }] }, { headers: { 'Idempotency-Key': key } })).rejects.toMatchObject({
+      status: 422,
+    });
+  });
+
   it('a malformed Idempotency-Key is a 400', async () => {
     const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
       method: 'POST',

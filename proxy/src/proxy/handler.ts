@@ -43,6 +43,25 @@ interface Recorded {
   usage?: Usage;
 }
 
+/** What the caller was sent, with the form the idempotency store keeps for replaying it. */
+interface Served {
+  outcome: CallOutcome;
+  /** Undefined when what was sent may not be replayed (a cut stream, nothing sent). */
+  stored?: StoredResponse;
+}
+
+/** The response as the caller saw it (the proxy's own usage chunk hidden again). */
+function storedFromRecording(rec: Recorded, injectedUsage: boolean): StoredResponse | undefined {
+  if (rec.status === 0) return undefined;
+  const stored: StoredResponse = { status: rec.status, headers: rec.headers, contentType: rec.contentType };
+  if (rec.sseText !== undefined) {
+    if (!rec.complete) return undefined;
+    stored.sseText = injectedUsage ? stripChatUsage(rec.sseText) : rec.sseText;
+  } else if (rec.json !== undefined) stored.bodyJson = rec.json;
+  else stored.bodyText = '';
+  return stored;
+}
+
 function recorder(): { tap: ResponseTap; result: Recorded } {
   const result: Recorded = { status: 0, headers: {}, contentType: '', complete: false };
   const chunks: string[] = [];
@@ -81,7 +100,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     usage && usage.source !== 'none' && ctx.model ? costUsd(deps.prices, ctx.model, usage) : null;
 
   /** Forward with the response cache applied (policy enabled). */
-  async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy): Promise<CallOutcome> {
+  async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy): Promise<Served> {
     const { ctx } = prepared;
     const kind = streamKindOf(ctx.path);
     const key = responseCacheKey(ctx.tenant, ctx.path, ctx.json);
@@ -93,9 +112,9 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     if (policy.onlyIfCached) {
       const e = new ProxyError(504, 'No cached response is available (Cache-Control: only-if-cached).', 'invalid_request_error', 'cache_miss', null, false);
       sendError(res, e);
-      return { status: 504, usage: undefined, cacheStatus: 'miss', errorType: 'cache_miss' };
+      return { outcome: { status: 504, usage: undefined, cacheStatus: 'miss', errorType: 'cache_miss' } };
     }
-    const produce = async (live?: StreamBroadcaster): Promise<{ entry?: CacheEntry; outcome: CallOutcome }> => {
+    const produce = async (live?: StreamBroadcaster): Promise<{ entry?: CacheEntry; served: Served }> => {
       const { tap, result } = recorder();
       const liveTap: ResponseTap = {
         onHead: tap.onHead,
@@ -139,14 +158,14 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         }
       }
       if (live) result.complete ? live.end() : live.fail(new Error('upstream stream did not complete'));
-      return { entry, outcome: { ...outcome, cacheStatus: 'miss' } };
+      return { entry, served: { outcome: { ...outcome, cacheStatus: 'miss' }, stored: storedFromRecording(result, prepared.injectedUsage) } };
     };
-    if (!policy.lookup) return (await produce()).outcome; // no-cache: refresh without waiting on others
+    if (!policy.lookup) return (await produce()).served; // no-cache: refresh without waiting on others
     let piped: Promise<'ended' | 'failed' | 'closed'> | undefined;
     const flight = await flights.run('response_cache', `${ctx.tenant}:${key}`, {
       lookup: async () => {
         const entry = await lookup();
-        return entry ? { entry, outcome: undefined as unknown as CallOutcome } : undefined;
+        return entry ? { entry, served: undefined as unknown as Served } : undefined;
       },
       produce: async (f) => {
         const live = ctx.stream ? new StreamBroadcaster() : undefined;
@@ -157,15 +176,18 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         if (ctx.stream && live instanceof StreamBroadcaster) piped = pipeLive(res, live, wantsUsage(ctx.json));
       },
     });
-    if (flight.role === 'owner') return flight.value.outcome;
+    if (flight.role === 'owner') return flight.value.served;
     const entry = flight.value.entry;
     if (piped) {
       const how = await piped;
-      return { status: 200, usage: entry ? usageOfEntry(entry) : undefined, cacheStatus: 'coalesced', savedUsd: entry?.costUsd ?? 0, errorType: how === 'ended' ? null : `coalesced_${how}` };
+      return {
+        outcome: { status: 200, usage: entry ? usageOfEntry(entry) : undefined, cacheStatus: 'coalesced', savedUsd: entry?.costUsd ?? 0, errorType: how === 'ended' ? null : `coalesced_${how}` },
+        stored: entry && how === 'ended' ? storedForEntry(ctx, entry) : undefined,
+      };
     }
     if (entry) return serveEntry(res, ctx, entry, 0, 'HIT', 'coalesced');
     // The owner got an answer that may not be shared (an error): make our own attempt.
-    return (await produce()).outcome;
+    return (await produce()).served;
   }
 
   function usageOfEntry(entry: CacheEntry): Usage | undefined {
@@ -176,20 +198,24 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     return { promptTokens: prompt, completionTokens: completion, cachedTokens: 0, reasoningTokens: 0, totalTokens: prompt + completion, source: 'reported' };
   }
 
-  function serveEntry(res: Response, ctx: CallContext, entry: CacheEntry, age: number, header: string, status: 'hit' | 'coalesced'): CallOutcome {
+  /** A cache entry in the shape this request asked for: its event stream, or its JSON. */
+  function storedForEntry(ctx: CallContext, entry: CacheEntry): StoredResponse {
     const kind = streamKindOf(ctx.path);
-    const extra = { 'x-tollgate-cache': header, age: String(age) };
-    ctx.firstByteAt = performance.now();
     if (ctx.stream && (kind === 'chat' || kind === 'responses')) {
-      sendStored(res, { status: entry.status, headers: entry.headers, contentType: 'text/event-stream; charset=utf-8', sseText: sseForRequest(kind, entry, { includeUsage: wantsUsage(ctx.json) }) }, extra);
-    } else {
-      sendStored(res, { status: entry.status, headers: entry.headers, contentType: 'application/json', bodyJson: entry.bodyJson }, extra);
+      return { status: entry.status, headers: entry.headers, contentType: 'text/event-stream; charset=utf-8', sseText: sseForRequest(kind, entry, { includeUsage: wantsUsage(ctx.json) }) };
     }
-    return { status: entry.status, usage: usageOfEntry(entry), cacheStatus: status, savedUsd: entry.costUsd ?? 0 };
+    return { status: entry.status, headers: entry.headers, contentType: 'application/json', bodyJson: entry.bodyJson };
+  }
+
+  function serveEntry(res: Response, ctx: CallContext, entry: CacheEntry, age: number, header: string, status: 'hit' | 'coalesced'): Served {
+    const stored = storedForEntry(ctx, entry);
+    ctx.firstByteAt = performance.now();
+    sendStored(res, stored, { 'x-tollgate-cache': header, age: String(age) });
+    return { outcome: { status: entry.status, usage: usageOfEntry(entry), cacheStatus: status, savedUsd: entry.costUsd ?? 0 }, stored };
   }
 
   /** Idempotency-Key on a POST: replay, refuse, wait, or run once and store. */
-  async function idempotent(req: Request, res: Response, prepared: PreparedRequest, key: string, run: () => Promise<{ outcome: CallOutcome; recorded?: Recorded }>): Promise<CallOutcome> {
+  async function idempotent(res: Response, prepared: PreparedRequest, key: string, run: () => Promise<Served>): Promise<CallOutcome> {
     const { ctx } = prepared;
     const keyHash = idempotencyKeyHash(key);
     const abort = new AbortController();
@@ -215,27 +241,25 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       sendStored(res, r.stored, { 'idempotent-replayed': 'true', age: String(r.ageSeconds) });
       return { status: r.stored.status, usage: undefined, cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay', savedUsd: r.costUsd ?? 0 };
     }
-    let result: { outcome: CallOutcome; recorded?: Recorded };
+    let result: Served;
     try {
       result = await run();
     } catch (err) {
       await idempotency.release(r.lease).catch(() => undefined);
       throw err;
     }
-    const rec = result.recorded;
-    const storable = rec && isStorableStatus(rec.status) && !ctx.clientAborted && (rec.sseText === undefined || rec.complete) && result.outcome.errorType !== 'upstream_interrupted';
-    if (storable && rec) {
-      const stored: StoredResponse = { status: rec.status, headers: rec.headers, contentType: rec.contentType };
-      if (rec.sseText !== undefined) stored.sseText = prepared.injectedUsage ? stripChatUsage(rec.sseText) : rec.sseText;
-      else if (rec.json !== undefined) stored.bodyJson = rec.json;
-      else stored.bodyText = '';
-      await idempotency.complete(r.lease, stored, costOf(ctx, result.outcome.usage)).catch((err: Error) => {
+    const { stored, outcome } = result;
+    // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
+    const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
+    if (storable) {
+      const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? costOf(ctx, outcome.usage) : (outcome.savedUsd ?? null);
+      await idempotency.complete(r.lease, stored, cost).catch((err: Error) => {
         deps.logger.warn({ err: err.message, requestId: ctx.requestId }, 'idempotency store failed');
       });
     } else {
       await idempotency.release(r.lease).catch(() => undefined);
     }
-    return result.outcome;
+    return outcome;
   }
 
   const handler = (async (req: Request, res: Response) => {
@@ -246,18 +270,18 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       const key = req.method === 'POST' ? parseIdempotencyKey(req.headers['idempotency-key']) : undefined;
       const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
       const policy = req.method === 'POST' && ctx.json ? cachePolicy(ctx.path, req.headers, deps.config) : undefined;
-      const plain = async (): Promise<{ outcome: CallOutcome; recorded?: Recorded }> => {
-        if (policy?.enabled) return { outcome: await cached(req, res, prepared, policy) };
+      const serve = async (): Promise<Served> => {
+        if (policy?.enabled) return cached(req, res, prepared, policy);
         res.setHeader('x-tollgate-cache', 'BYPASS');
+        if (!key) return { outcome: await forward(deps, req, res, prepared) };
         const { tap, result } = recorder();
-        return { outcome: await forward(deps, req, res, prepared, key ? tap : undefined), recorded: result };
+        const o = await forward(deps, req, res, prepared, tap);
+        return { outcome: o, stored: storedFromRecording(result, prepared.injectedUsage) };
       };
       if (key) {
-        // With the cache on as well, the cache itself answers a retry; the key then only
-        // serialises concurrent attempts (nothing recorded means the lease is released).
-        outcome = await idempotent(req, res, prepared, key, plain);
+        outcome = await idempotent(res, prepared, key, serve);
       } else {
-        outcome = (await plain()).outcome;
+        outcome = (await serve()).outcome;
       }
     } catch (err) {
       const e =
