@@ -101,6 +101,29 @@ describe('/v1 response cache and Idempotency-Key', () => {
     expect(rows.filter((r) => r['cache_status'] === 'coalesced' || r['cache_status'] === 'hit')).toHaveLength(19);
   });
 
+  it('when the first caller of a coalesced stream disconnects, the waiting caller still gets the whole stream', async () => {
+    const c = client('sk-cache-owner-leaves', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'owner leaves early' }], stream: true as const };
+    const opts = { headers: { 'x-mock-chunk-delay-ms': '60' } };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const owner = new AbortController();
+    const ownerStream = await c.chat.completions.create(params, { ...opts, signal: owner.signal });
+    const ownerIter = ownerStream[Symbol.asyncIterator]();
+    await ownerIter.next(); // the owner's stream is live
+    const waiter = (async () => {
+      let t = '';
+      for await (const chunk of await c.chat.completions.create(params, opts)) t += chunk.choices[0]?.delta?.content ?? '';
+      return t;
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    owner.abort();
+    await ownerIter.return?.();
+    const text = await waiter;
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    const direct = await new OpenAI({ baseURL: stack.mock.url, apiKey: 'sk-x', maxRetries: 0 }).chat.completions.create({ ...params, stream: false });
+    expect(text).toBe(direct.choices[0]!.message.content);
+  });
+
   it('tenants are isolated: the same request with two API keys reaches upstream twice', async () => {
     const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'isolated' }] };
     const before = stack.mock.counts()[chatPath] ?? 0;

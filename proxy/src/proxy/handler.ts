@@ -16,6 +16,7 @@ import { costUsd } from '../pricing/cost.js';
 import {
   StreamBroadcaster,
   analyseStream,
+  sseErrorEvent,
   isCompleteJson,
   replayableHeaders,
   sendStored,
@@ -123,6 +124,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
           live?.write(t);
         },
         onEnd: tap.onEnd,
+        keepUpstream: () => (live?.subscribers ?? 0) > 0,
       };
       res.setHeader('x-tollgate-cache', 'MISS');
       let outcome: CallOutcome;
@@ -325,7 +327,8 @@ function pipeLive(res: Response, live: StreamBroadcaster, includeUsage: boolean)
         resolve('ended');
       },
       onError: () => {
-        res.end();
+        // An error event makes the SDK raise instead of returning a silently cut answer.
+        if (!res.writableEnded) res.end(sseErrorEvent('The upstream stream this request was coalesced with failed.'));
         resolve('failed');
       },
     });

@@ -88,7 +88,8 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
   const onClose = () => {
     if (!res.writableFinished) {
       ctx.clientAborted = true;
-      abort.abort();
+      // Coalesced callers may still be reading this upstream stream; then it runs to its end.
+      if (!tap?.keepUpstream?.()) abort.abort();
     }
   };
   res.on('close', onClose);
@@ -211,9 +212,13 @@ export interface ResponseTap {
   onHead?(status: number, headers: Record<string, string | string[] | undefined>): void;
   onChunk?(text: string): void;
   onEnd?(end: { complete: boolean; usage: Usage | undefined; json?: unknown }): void;
+  /** Asked when the caller disconnects: true keeps the upstream call going for others. */
+  keepUpstream?(): boolean;
 }
 
 async function write(res: Response, ctx: CallContext, chunk: Buffer | string): Promise<void> {
+  // The caller left but the upstream read goes on (see ResponseTap.keepUpstream): drop its copy.
+  if (res.destroyed || res.writableEnded) return;
   ctx.firstByteAt ??= performance.now();
   if (!res.write(chunk)) {
     await new Promise<void>((resolve, reject) => {
