@@ -18,16 +18,29 @@ function configOrExit(): Config {
     throw err;
   }
 }
+/** Start-up failures a user can fix (port taken, database unreachable, bad prices file) get one clear line. */
+async function step<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(`Tollgate could not start: ${what}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
+
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
-const db = await connectDatabase(config);
-const { applied } = await migrate(db.pool);
+const db = await step(
+  config.DATABASE_URL ? 'connecting to DATABASE_URL' : `starting the embedded Postgres on port ${config.PGLITE_PORT} (PGLITE_PORT)`,
+  () => connectDatabase(config),
+);
+const { applied } = await step('applying migrations', () => migrate(db.pool));
 if (applied.length) logger.info({ applied }, 'migrations applied');
 if (db.embedded) {
   logger.info({ databaseUrl: db.url, dataDir: config.PGLITE_DATA_DIR }, 'embedded Postgres running');
   console.log(`Embedded Postgres (PGlite) at ${db.url}  (psql "${db.url}")`);
 }
-const deps = createDeps(config, db.pool, logger);
+const deps = await step('loading the configuration', () => createDeps(config, db.pool, logger));
 const app = createApp(deps);
 const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger, {
   requestLogRetentionDays: config.REQUEST_LOG_RETENTION_DAYS,
@@ -37,6 +50,10 @@ const server: Server = app.listen(config.PORT, config.HOST, () => {
   const port = addr && typeof addr === 'object' ? addr.port : config.PORT;
   logger.info({ port, upstream: config.UPSTREAM_BASE_URL }, 'tollgate proxy listening');
   console.log(`Tollgate proxy on http://localhost:${port}/v1  ->  ${config.UPSTREAM_BASE_URL}`);
+});
+server.on('error', (err: NodeJS.ErrnoException) => {
+  console.error(`Tollgate could not start: listening on ${config.HOST}:${config.PORT} (PORT): ${err.message}`);
+  process.exit(1);
 });
 // Streams can be idle for a while between chunks; node's defaults would cut long generations.
 server.requestTimeout = 0;
