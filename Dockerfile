@@ -2,7 +2,9 @@
 # Tollgate's image: the proxy, the fake OpenAI upstream and the demo tools (one image, the command
 # picks which). The install and build commands are the README's "Building from source" ones;
 # tests/stack/dockerfile.test.ts fails when the two drift apart.
-ARG NODE_VERSION=20
+# 22: the plugin toolchain's own version (plugin/.nvmrc), an LTS line with security fixes until
+# 2027-04-30. 20 reached end of life on 2026-04-30: its images get no more fixes.
+ARG NODE_VERSION=22
 
 # ---- build: every dependency (TypeScript, webpack, the plugin toolchain), then both builds ----
 FROM node:${NODE_VERSION}-bookworm-slim AS build

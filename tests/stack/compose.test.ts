@@ -78,11 +78,16 @@ describe('docker-compose.yml', () => {
     expect(svc('postgres').image).toMatch(/^postgres:(1[6-9]|[2-9]\d)(-alpine)?$/);
     // Postgres 18+ images refuse a volume at the old .../data path.
     expect(svc('postgres').volumes).toContain('pgdata:/var/lib/postgresql');
-    for (const name of ['proxy', 'mock', 'backfill', 'traffic']) {
-      expect(svc(name).image).toBe('tollgate:local');
-      expect(svc(name).build).toEqual({ context: '.', target: 'runtime' });
+    for (const name of ['proxy', 'mock', 'backfill', 'traffic']) expect([name, svc(name).image]).toEqual([name, 'tollgate:local']);
+    // One service builds the shared image; the others only use it (two builds of one tag race to
+    // export it), and do not try to pull a local-only tag from a registry.
+    expect(svc('proxy').build).toEqual({ context: '.', target: 'runtime' });
+    for (const name of ['mock', 'backfill', 'traffic']) {
+      expect([name, svc(name).build, svc(name).pull_policy]).toEqual([name, undefined, 'never']);
     }
     expect(svc('plugin').build).toEqual({ context: '.', target: 'plugin' });
+    const builtTags = Object.values(resolved.services).filter((s) => s.build).map((s) => s.image);
+    expect(new Set(builtTags).size).toBe(builtTags.length);
   });
 
   it('starts in order by healthchecks, and every awaited service has one', () => {
@@ -102,6 +107,8 @@ describe('docker-compose.yml', () => {
     // The proxy's healthcheck is its readiness endpoint, and it stops gracefully.
     expect(JSON.stringify(svc('proxy').healthcheck!.test)).toContain('/readyz');
     expect(svc('proxy').init).toBe(true);
+    // Postgres is checked over TCP: the entrypoint's first-start setup server answers on the socket only.
+    expect(JSON.stringify(svc('postgres').healthcheck!.test)).toMatch(/pg_isready -h 127\.0\.0\.1 /);
     const grace = /^(\d+)s$/.exec(svc('proxy').stop_grace_period ?? '');
     expect(Number(grace?.[1]) * 1000).toBeGreaterThan(Number(svc('proxy').environment!.SHUTDOWN_GRACE_MS));
   });
@@ -115,8 +122,10 @@ describe('docker-compose.yml', () => {
     // Nothing in .env.example that the stack ignores (Compose itself reads COMPOSE_PROJECT_NAME).
     for (const name of Object.keys(dotenv)) if (name !== 'COMPOSE_PROJECT_NAME') expect([name, vars.has(name)]).toEqual([name, true]);
     for (const s of Object.values(raw.services)) {
-      for (const port of s.ports ?? []) expect(port).toMatch(/^\$\{[A-Z_]+_PORT:-\d+\}:\d+$/);
+      for (const port of s.ports ?? []) expect(port).toMatch(/^(127\.0\.0\.1:)?\$\{[A-Z_]+_PORT:-\d+\}:\d+$/);
     }
+    // The database (a superuser with a demo password) and the fake upstream stay on loopback.
+    for (const name of ['postgres', 'mock']) for (const port of svc(name).ports ?? []) expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
     for (const key of ['POSTGRES_PASSWORD', 'TOLLGATE_GRAFANA_DB_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'OPENAI_API_KEY']) {
       expect([key, vars.has(key)]).toEqual([key, true]);
     }

@@ -60,6 +60,7 @@ export function interpolate(text: string, env: Env): string {
 export interface ComposeService {
   image?: string;
   build?: { context: string; target?: string } | string;
+  pull_policy?: string;
   command?: string[];
   environment?: Record<string, string | number | boolean | null>;
   volumes?: string[];

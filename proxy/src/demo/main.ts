@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { GRAFANA_ROLE } from './grafanaRole.js';
 
 /**
  * `npm run demo`: the whole product without Docker. The fake OpenAI upstream, the proxy on its
@@ -83,6 +84,17 @@ async function shutdown(code: number): Promise<never> {
 }
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
+process.once('SIGHUP', () => void shutdown(0));
+// `npm run demo` runs this under npm and a shell. A SIGTERM sent to npm alone (a process manager,
+// an IDE's stop button, `kill <npm's pid>`) ends npm and the shell but not this process, which
+// would keep the proxy, the upstream and the traffic running unseen: stop when orphaned.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) {
+    console.error(`demo: parent process ${parentPid} is gone; stopping`);
+    void shutdown(0);
+  }
+}, 500).unref();
 
 async function waitFor(what: string, url: string, init: RequestInit, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -100,9 +112,19 @@ async function waitFor(what: string, url: string, init: RequestInit, timeoutMs: 
   throw new Error(`${what} not ready at ${url} after ${timeoutMs / 1000}s (${last})`);
 }
 
-function grafanaSnippet(dbUrl: string): string {
+/**
+ * On a real Postgres (DATABASE_URL) Grafana reads through the read-only role of migration 003
+ * (tollgate_grafana, password 'tollgate_grafana' unless changed), not as the proxy's owner role.
+ * The embedded Postgres is single-user: any user name connects as its one superuser.
+ */
+function grafanaSnippet(dbUrl: string, embedded: boolean): string {
   const u = new URL(dbUrl);
   const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+  const login = embedded
+    ? `user: ${decodeURIComponent(u.username) || 'postgres'}`
+    : `user: ${GRAFANA_ROLE}   # read-only role (migration 003)
+    secureJsonData:
+      password: ${GRAFANA_ROLE}   # the migration's default; ALTER ROLE ${GRAFANA_ROLE} PASSWORD '...' to change it`;
   return `# provisioning/datasources/tollgate.yaml (restart Grafana after adding it)
 apiVersion: 1
 datasources:
@@ -110,7 +132,7 @@ datasources:
     uid: tollgate-postgres
     type: grafana-postgresql-datasource
     url: ${u.hostname}:${u.port || 5432}
-    user: ${decodeURIComponent(u.username) || 'postgres'}${u.password ? `\n    secureJsonData:\n      password: '<the password in DATABASE_URL>'` : ''}
+    ${login}
     jsonData:
       database: ${db}
       sslmode: disable
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
               -H 'Content-Type: application/json' -H 'X-Tollgate-Cache: on' \\
               -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' -i
  Point an existing Grafana (${'>'}= 12.3) at it:
-${grafanaSnippet(dbUrl).replace(/^/gm, '   ')}
+${grafanaSnippet(dbUrl, !userDb).replace(/^/gm, '   ')}
  Ctrl-C stops everything.
 ==================================================================================
 `);

@@ -13,6 +13,27 @@ console.log(
     : `Upstream: ${choice.url}${choice.kind === 'openai' ? ' (real OpenAI; OPENAI_API_KEY is used for callers that send no key)' : ''}`,
 );
 
+/** Errors that mean "Postgres is not up yet" rather than "something is wrong". */
+const NOT_UP = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', '57P03']);
+
+/**
+ * Runs `step`, retrying while Postgres is still starting (a fresh volume's first start restarts the
+ * server once), so a container started a moment early waits instead of crash-looping.
+ */
+async function untilReachable<T>(step: () => Promise<T>, timeoutMs: number, delayMs = 1000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!NOT_UP.has(code) || Date.now() + delayMs > until) throw err;
+      console.log(`Postgres not reachable yet (${code}); retrying`);
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
 const grafanaPassword = process.env.TOLLGATE_GRAFANA_DB_PASSWORD?.trim();
 if (process.env.DATABASE_URL && grafanaPassword) {
   const { createPool } = await import('../db/pool.js');
@@ -21,7 +42,7 @@ if (process.env.DATABASE_URL && grafanaPassword) {
   const pool = createPool(process.env.DATABASE_URL, 1);
   try {
     // The role exists only once migrated; the proxy's own migrate() below then finds nothing to do.
-    await migrate(pool);
+    await untilReachable(() => migrate(pool), 60_000);
     if (!(await syncGrafanaRolePassword(pool, grafanaPassword))) console.warn('Grafana role not found; its password was not set');
   } finally {
     await pool.end();
