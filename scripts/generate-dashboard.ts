@@ -11,6 +11,12 @@ import { readQuery } from '../sql/queries.js';
 
 export const DASHBOARD_PATH = fileURLToPath(new URL('../provisioning/dashboards/tollgate-cost-cache.json', import.meta.url));
 const DS = { type: 'grafana-postgresql-datasource', uid: '${ds}' };
+/**
+ * "All" of the filter variables: a custom all value, inserted verbatim (never quoted) by Grafana, that
+ * the queries test with `('__all' IN ($v) OR col IN ($v))`. Without it "All" is the list of options,
+ * which is `IN ()` (invalid SQL) while the log is empty. plugin/src/constants.ts has the same value.
+ */
+export const ALL_VALUE = "'__all'";
 
 interface PanelSpec {
   title: string;
@@ -21,6 +27,8 @@ interface PanelSpec {
   unit?: string;
   description?: string;
   options?: Record<string, unknown>;
+  /** Field display name, e.g. the design note's legend `{{endpoint}}` as `${__field.labels.endpoint}`. */
+  displayName?: string;
 }
 
 const STATS: PanelSpec[] = [
@@ -31,7 +39,7 @@ const STATS: PanelSpec[] = [
 ];
 
 const PANELS: PanelSpec[] = [
-  { title: 'Daily OpenAI cost by endpoint (UTC days)', type: 'timeseries', query: 'panel1_daily_cost_by_endpoint', format: 'time_series', unit: 'currencyUSD', gridPos: { x: 0, y: 4, w: 12, h: 8 } },
+  { title: 'Daily OpenAI cost by endpoint (UTC days)', type: 'timeseries', query: 'panel1_daily_cost_by_endpoint', format: 'time_series', unit: 'currencyUSD', displayName: '${__field.labels.endpoint}', gridPos: { x: 0, y: 4, w: 12, h: 8 } },
   { title: 'Persona cache growth (new entries per UTC day)', type: 'barchart', query: 'panel2_persona_cache_growth', format: 'table', unit: 'short', gridPos: { x: 12, y: 4, w: 12, h: 8 }, options: { xField: 'time' } },
   { title: 'Idempotent requests (stored per UTC day)', type: 'timeseries', query: 'panel3_idempotent_requests', format: 'time_series', unit: 'short', gridPos: { x: 0, y: 12, w: 12, h: 8 } },
   { title: 'Model cost breakdown (all time)', type: 'piechart', query: 'panel4_model_cost_breakdown', format: 'table', unit: 'currencyUSD', gridPos: { x: 12, y: 12, w: 6, h: 8 }, options: { reduceOptions: { values: true, calcs: [] } } },
@@ -49,6 +57,7 @@ function multiVariable(name: string, label: string): Record<string, unknown> {
     refresh: 2,
     multi: true,
     includeAll: true,
+    allValue: ALL_VALUE,
     current: { text: ['All'], value: ['$__all'] },
     sort: 1,
   };
@@ -62,7 +71,7 @@ export function buildDashboard(): Record<string, unknown> {
     ...(p.description ? { description: p.description } : {}),
     datasource: DS,
     gridPos: p.gridPos,
-    fieldConfig: { defaults: { unit: p.unit ?? 'short' }, overrides: [] },
+    fieldConfig: { defaults: { unit: p.unit ?? 'short', ...(p.displayName ? { displayName: p.displayName } : {}) }, overrides: [] },
     options: p.options ?? {},
     targets: [{ refId: 'A', datasource: DS, editorMode: 'code', rawQuery: true, format: p.format, rawSql: readQuery(p.query) }],
   }));
@@ -71,7 +80,8 @@ export function buildDashboard(): Record<string, unknown> {
     title: 'Tollgate: Cost & Cache',
     tags: ['tollgate', 'openai'],
     timezone: 'utc',
-    schemaVersion: 41,
+    // The dashboard schema version of Grafana 13.1 (@grafana/schema 13.1.0 defaultDashboard).
+    schemaVersion: 42,
     version: 1,
     editable: true,
     refresh: '1m',

@@ -2,20 +2,29 @@
  * Expands a panel query the way Grafana (13.x) does before PostgreSQL sees it, so the SQL tests run
  * exactly the text Grafana would send. Three stages, in Grafana's order:
  *
- * 1. Template variables (browser, `SqlDatasource.interpolateVariable` via the template service):
- *    `$name`, `${name}` and `[[name]]` are replaced by the variable's value.
- *    - multi-value or include-All variable: each value as a Postgres literal (`'a'`, quotes doubled),
- *      joined with `,` so `IN ($endpoint)` works. "All" without a custom all value is the list of
- *      all options; an empty selection becomes `''` (so `IN ()` never appears, but matches nothing
- *      unless a row has an empty string).
- *    - single-value variable: the raw text with `'` doubled and no surrounding quotes, so the query
- *      writes the quotes itself: `= '${call_id}'`.
- *    - names beginning with `__` are Grafana's own and are left for the backend.
+ * 1. Template variables (browser): Scenes' interpolator (`sceneInterpolator` in @grafana/scenes)
+ *    hands each value to the PostgreSQL datasource's `interpolateVariable` (grafana/grafana
+ *    `public/app/plugins/datasource/grafana-postgresql-datasource/datasource.ts`, since PR #114058,
+ *    backported to 12.0.8/12.1.5/12.2.3/12.3.1; its truth table is `interpolationTruthTable.test.ts`):
+ *    - an array (a multi-value selection, or "All" without a custom all value, which Scenes turns into
+ *      the list of every option): each value as a Postgres literal (`'a'`, quotes doubled), joined with
+ *      `,`, so `IN ($endpoint)` works. An EMPTY array becomes the empty string, so `IN ($x)` would be
+ *      `IN ()`, a syntax error: that happens for "All" when the variable has no options (empty log).
+ *    - a string, whatever the variable's multi/includeAll flags: the raw text with `'` doubled and no
+ *      surrounding quotes, so the query writes the quotes itself: `= '${call_id}'`.
+ *    - "All" with a custom all value (`allValue`): that text verbatim, never quoted or escaped, and
+ *      interpolated again for variables (Scenes `CustomAllValue`). Our filters use `allValue` `'__all'`
+ *      and `('__all' IN ($x) OR col IN ($x))`, so All never depends on the option list.
+ *    - `$name`, `${name}`, `${name:format}` and `[[name]]`; names beginning with `__` are Grafana's own
+ *      and are left for the backend.
  * 2. Global backend stage (`sqleng.Interpolate`): `$__interval_ms` (integer milliseconds),
  *    `$__interval` (`gtime.FormatInterval`), `$__unixEpochFrom()`, `$__unixEpochTo()` (seconds).
  * 3. Postgres macro engine (`macros.go`):
  *    - SQL comments (`--` to end of line, block comments) are removed first, quote-aware, so a macro
- *      inside a comment is never expanded.
+ *      inside a comment is never expanded. Unverified for 13.1: the macros.go we could read
+ *      (grafana/grafana@0577088) does not strip comments, later tests reportedly do. No file in
+ *      sql/queries has a macro or variable in a comment (tests/sql/queries.test.ts checks), so both
+ *      give PostgreSQL the same statement.
  *    - macros match `\$([_a-zA-Z0-9]+)\(([^)]*)\)`: arguments cannot contain `)`; they are split on
  *      every `,` (so no `,` inside an argument either) and trimmed of spaces.
  *    - `$__timeFilter(c)` -> `c BETWEEN 'from' AND 'to'`, times in UTC as Go RFC3339Nano
@@ -43,10 +52,13 @@ export interface TimeRange {
 }
 
 export interface Variable {
-  /** One value, or several for a multi-value variable. */
+  /** One value, or several for a multi-value variable (Scenes keeps a multi variable's value an array). */
   value: string | string[];
   multi?: boolean;
   includeAll?: boolean;
+  /** "All" is selected: the custom all value if there is one, else `value` (the list of all options). */
+  all?: boolean;
+  allValue?: string;
 }
 
 export interface ExpandOptions {
@@ -154,14 +166,16 @@ function quoteLiteral(v: string): string {
   return `'${v.replace(/'/g, "''")}'`;
 }
 
-function formatVariable(v: Variable): string {
+function formatVariable(v: Variable, variables: Record<string, Variable>): string {
+  if (v.all && v.allValue !== undefined) {
+    // CustomAllValue: verbatim, then interpolated again (it may name other variables).
+    return interpolateVariables(v.allValue, variables);
+  }
   if (Array.isArray(v.value)) {
-    // An empty multi selection: Grafana's SQL datasources send '' rather than nothing.
-    return v.value.length === 0 ? "''" : v.value.map(quoteLiteral).join(',');
+    // An empty array joins to '' (Grafana's own test: "should handle empty array").
+    return v.value.map(quoteLiteral).join(',');
   }
-  if (v.multi || v.includeAll) {
-    return quoteLiteral(v.value);
-  }
+  // A string is never quoted by the Postgres datasource, whatever multi/includeAll say.
   return v.value.replace(/'/g, "''");
 }
 
@@ -175,7 +189,7 @@ export function interpolateVariables(sql: string, variables: Record<string, Vari
       return match;
     }
     const v = variables[name];
-    return v === undefined ? match : formatVariable(v);
+    return v === undefined ? match : formatVariable(v, variables);
   });
 }
 

@@ -4,14 +4,14 @@ FROM (
   (SELECT 'persona' AS kind, tenant, model, input_hash AS key, hit_count,
           cost_usd::float8 AS cost_usd, (cost_usd * hit_count)::float8 AS saved_usd, created_at, last_hit_at
    FROM persona_cache
-   WHERE hit_count > 0 AND tenant IN ($tenant)
+   WHERE hit_count > 0 AND ('__all' IN ($tenant) OR tenant IN ($tenant))
    ORDER BY hit_count DESC
    LIMIT 20)
   UNION ALL
   (SELECT 'response', tenant, model, cache_key, hit_count,
           cost_usd::float8, (cost_usd * hit_count)::float8, created_at, last_hit_at
    FROM response_cache
-   WHERE hit_count > 0 AND tenant IN ($tenant)
+   WHERE hit_count > 0 AND ('__all' IN ($tenant) OR tenant IN ($tenant))
    ORDER BY hit_count DESC
    LIMIT 20)
 ) top

@@ -7,8 +7,8 @@ SELECT
   COALESCE(SUM(tokens_prompt), 0) + COALESCE(SUM(tokens_completion), 0) AS tokens
 FROM openai_call_log
 WHERE $__timeFilter(created_at)
-  AND endpoint IN ($endpoint)
-  AND model IN ($model)
-  AND tenant IN ($tenant)
+  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
+  AND ('__all' IN ($model) OR model IN ($model))
+  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
 GROUP BY endpoint
 ORDER BY cost_usd DESC, endpoint;

@@ -14,6 +14,6 @@ FROM openai_call_log
 WHERE $__timeFilter(created_at)
   AND endpoint = '${drill_endpoint}'
   AND model = '${drill_model}'
-  AND tenant IN ($tenant)
+  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
 ORDER BY created_at DESC
 LIMIT 500;

@@ -9,6 +9,6 @@ SELECT
 FROM openai_call_log
 WHERE $__timeFilter(created_at)
   AND endpoint = '${drill_endpoint}'
-  AND tenant IN ($tenant)
+  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
 GROUP BY model
 ORDER BY cost_usd DESC, model;

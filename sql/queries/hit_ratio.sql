@@ -4,8 +4,8 @@ SELECT
   (COUNT(*) FILTER (WHERE cache_status = 'hit'))::float8 / COUNT(*) AS hit_ratio
 FROM openai_call_log
 WHERE $__timeFilter(created_at)
-  AND endpoint IN ($endpoint)
-  AND model IN ($model)
-  AND tenant IN ($tenant)
+  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
+  AND ('__all' IN ($model) OR model IN ($model))
+  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
 GROUP BY 1
 ORDER BY 1;

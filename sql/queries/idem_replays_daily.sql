@@ -6,8 +6,8 @@ SELECT
 FROM openai_call_log
 WHERE $__timeFilter(created_at)
   AND cache_status IN ('idempotent_replay', 'coalesced')
-  AND endpoint IN ($endpoint)
-  AND model IN ($model)
-  AND tenant IN ($tenant)
+  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
+  AND ('__all' IN ($model) OR model IN ($model))
+  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
 GROUP BY 1, 2
 ORDER BY 1, 2;

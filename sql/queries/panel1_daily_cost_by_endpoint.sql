@@ -1,5 +1,5 @@
 -- Design note panel 1: daily OpenAI cost by endpoint (as written). Days are UTC days: Grafana's
--- $__timeGroup buckets on epoch seconds, whatever the dashboard time zone.
+-- timeGroup macro buckets on epoch seconds, whatever the dashboard time zone.
 SELECT
   $__timeGroup(created_at, '1d') AS time,
   endpoint,

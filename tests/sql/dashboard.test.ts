@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { DASHBOARD_PATH, buildDashboard, dashboardJson } from '../../scripts/generate-dashboard.js';
+import { ALL_VALUE, DASHBOARD_PATH, buildDashboard, dashboardJson } from '../../scripts/generate-dashboard.js';
 import { readQuery } from '../../sql/queries.js';
 
 describe('provisioned dashboard', () => {
@@ -15,5 +15,18 @@ describe('provisioned dashboard', () => {
       expect(sqls).toContain(readQuery(name));
     }
     expect(panels).toHaveLength(9);
+  });
+
+  it('is a Grafana 13 dashboard whose filter variables make "All" the custom all value the queries test for', () => {
+    const dash = buildDashboard() as { schemaVersion: number; templating: { list: Array<Record<string, unknown>> } };
+    expect(dash.schemaVersion).toBe(42);
+    const vars = dash.templating.list;
+    expect(vars[0]).toMatchObject({ name: 'ds', type: 'datasource', query: 'grafana-postgresql-datasource' });
+    for (const v of vars.slice(1)) {
+      expect(v).toMatchObject({ type: 'query', multi: true, includeAll: true, allValue: ALL_VALUE });
+      expect(v.datasource).toEqual({ type: 'grafana-postgresql-datasource', uid: '${ds}' });
+    }
+    expect(ALL_VALUE).toBe("'__all'");
+    expect(readQuery('stat_calls')).toContain(`(${ALL_VALUE} IN ($endpoint) OR endpoint IN ($endpoint))`);
   });
 });

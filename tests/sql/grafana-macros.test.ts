@@ -90,22 +90,37 @@ describe('Grafana PostgreSQL macro expansion', () => {
   });
 });
 
-describe('template variables (the PostgreSQL datasource formatter)', () => {
+describe('template variables (the PostgreSQL datasource formatter, Grafana 12.x/13 after PR #114058)', () => {
   const vars = {
     endpoint: { value: ['chat.completions', 'embeddings'], multi: true, includeAll: true },
-    tenant: { value: "o'brien", multi: true },
+    tenant: { value: ["o'brien"], multi: true },
     call_id: { value: "x'; DROP TABLE t; --" },
     empty: { value: [] as string[], multi: true },
+    // A multi variable holding a plain string (not what Scenes does, but Grafana's truth table case).
+    multiString: { value: "O'Brien", multi: true, includeAll: true },
+    allList: { value: ['a', 'b'], multi: true, includeAll: true, all: true },
+    allCustom: { value: ['a', 'b'], multi: true, includeAll: true, all: true, allValue: "'__all'" },
+    allNested: { value: [], multi: true, includeAll: true, all: true, allValue: '$call_id' },
   };
 
-  it('quotes multi-value and All selections as a list of literals', () => {
+  it('quotes arrays (multi-value selections, All without a custom value) as a list of literals', () => {
     expect(interpolateVariables('endpoint IN ($endpoint)', vars)).toBe("endpoint IN ('chat.completions','embeddings')");
     expect(interpolateVariables('tenant IN (${tenant})', vars)).toBe("tenant IN ('o''brien')");
-    expect(interpolateVariables('x IN ([[empty]])', vars)).toBe("x IN ('')");
+    expect(interpolateVariables('x IN ($allList)', vars)).toBe("x IN ('a','b')");
+    // Grafana's "should handle empty array": nothing at all, hence the custom all value in our filters.
+    expect(interpolateVariables('x IN ([[empty]])', vars)).toBe('x IN ()');
   });
 
-  it('leaves a single value unquoted but escapes its quotes, and leaves $__ names alone', () => {
+  it('inserts a custom all value verbatim, interpolating variables inside it', () => {
+    expect(interpolateVariables("('__all' IN ($allCustom) OR x IN ($allCustom))", vars)).toBe(
+      "('__all' IN ('__all') OR x IN ('__all'))",
+    );
+    expect(interpolateVariables('$allNested', vars)).toBe("x''; DROP TABLE t; --");
+  });
+
+  it('never quotes a string, only escapes its quotes, and leaves $__ names alone', () => {
     expect(interpolateVariables("id = '${call_id}'", vars)).toBe("id = 'x''; DROP TABLE t; --'");
+    expect(interpolateVariables("name = '$multiString'", vars)).toBe("name = 'O''Brien'");
     expect(interpolateVariables('$__timeFilter(c) AND $unknown', vars)).toBe('$__timeFilter(c) AND $unknown');
   });
 

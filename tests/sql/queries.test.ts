@@ -82,11 +82,15 @@ const { inRange, outside } = seedCalls();
 const allCalls = [...inRange, ...outside];
 const dayStart = (d: Date): number => Math.floor(d.getTime() / DAY) * DAY;
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+// A selection in a multi-value variable (Scenes keeps it an array, even of one value).
 const all = (values: string[]): Variable => ({ value: values, multi: true, includeAll: true });
+// "All", as the app and the dashboard send it: the custom all value, inserted verbatim.
+const ALL_VALUE = "'__all'";
+const allSelected = (options: string[]): Variable => ({ value: options, multi: true, includeAll: true, all: true, allValue: ALL_VALUE });
 const ALL_VARS: Record<string, Variable> = {
-  endpoint: all(ENDPOINTS),
-  model: all(Object.values(MODELS)),
-  tenant: all(TENANTS),
+  endpoint: allSelected(ENDPOINTS),
+  model: allSelected(Object.values(MODELS)),
+  tenant: allSelected(TENANTS),
 };
 
 let pool: pg.Pool;
@@ -296,6 +300,44 @@ describe('sql/queries on real Postgres', () => {
     ]);
     // The note's 30-day cost query sees none of the 2001 rows.
     expect(await run('note_cost_by_endpoint_daily_30d')).toEqual([]);
+  });
+
+  it('"All" is the custom all value, so it works with no options at all (an empty log)', async () => {
+    const noOptions: Record<string, Variable> = {
+      endpoint: allSelected([]),
+      model: allSelected([]),
+      tenant: allSelected([]),
+    };
+    const sql = expandQuery(readQuery('stat_calls'), { range: RANGE, variables: noOptions });
+    expect(sql).toContain("('__all' IN ('__all') OR endpoint IN ('__all'))");
+    const [calls] = await run('stat_calls', noOptions);
+    expect(Number(calls?.calls)).toBe(inRange.length);
+    // Without a custom all value Grafana would send the empty option list as `IN ()`: invalid SQL.
+    const listAll = { ...ALL_VARS, endpoint: { ...all([]), all: true } };
+    await expect(run('stat_calls', listAll)).rejects.toThrow(/syntax error/);
+  });
+
+  it('every filter variable is guarded by the all value, and selections narrow like IN', async () => {
+    for (const name of queryNames()) {
+      const text = readQuery(name);
+      for (const v of ['endpoint', 'model', 'tenant']) {
+        const uses = text.split(`($${v})`).length - 1;
+        const guarded = text.split(`('__all' IN ($${v}) OR ${v} IN ($${v}))`).length - 1;
+        expect([name, v, uses]).toEqual([name, v, 2 * guarded]);
+      }
+      // Macros and variables stay out of comments: Grafana versions differ on stripping them first.
+      const comments = text.match(/--[^\n]*/g) ?? [];
+      expect([name, comments.filter((c) => /\$\w+\(|\$\{?[a-z_]+/.test(c))]).toEqual([name, []]);
+    }
+    const two = await run('stat_calls', { ...ALL_VARS, endpoint: all(['embeddings', 'chat.completions']) });
+    expect(Number(two[0]?.calls)).toBe(inRange.filter((c) => c.endpoint !== 'personas.generate').length);
+  });
+
+  it("a tenant with a quote in its name is a literal, not SQL", async () => {
+    const [none] = await run('stat_calls', { ...ALL_VARS, tenant: all(["t-a' OR 'x'='x"]) });
+    expect(Number(none?.calls)).toBe(0);
+    const top = await run('cache_top_entries', { ...ALL_VARS, tenant: all(["o'brien", 't-b']) });
+    expect(top.map((r) => r.key)).toEqual(['ck-1']);
   });
 
   it('the variable queries list each distinct value once, sorted', async () => {

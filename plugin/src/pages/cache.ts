@@ -11,7 +11,7 @@ export function cachePage(datasourceUid: string): SceneAppPage {
     pageScene(datasourceUid, [
       row(
         item(stat('Persona cache entries', 'note_persona_cache_total', 'short'), 120),
-        item(stat('Hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit'), 120)
+        item(stat('Hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit', 'cache_hit_ratio'), 120)
       ),
       row(
         item(bars('New entries per day', 'panel2_persona_cache_growth', 'short')),

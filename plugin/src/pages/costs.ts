@@ -30,8 +30,13 @@ function invalidPage(url: string, parent: SceneAppPageLike, what: string): Scene
   });
 }
 
+/**
+ * A route parameter. react-router has already decoded it; decoding again would turn a literal `%` into
+ * a URIError (a crashed page) for a URL such as `.../endpoint/a%25`. Such a value is then simply not a
+ * valid name (isSafeValue) and gets the "invalid" page.
+ */
 function param(match: SceneRouteMatch<Params>, key: keyof Params): string {
-  return decodeURIComponent(match.params[key] ?? '');
+  return match.params[key] ?? '';
 }
 
 function callPage(datasourceUid: string, endpoint: string, model: string, match: SceneRouteMatch<Params>, parent: SceneAppPageLike): SceneAppPage {

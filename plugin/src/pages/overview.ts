@@ -20,7 +20,8 @@ export function overviewPage(datasourceUid: string): SceneAppPage {
           item(stat('Cost saved (cache, idempotency)', 'stat_cost_saved', 'currencyUSD'), 120)
         ),
         row(
-          item(timeseries('Daily OpenAI cost by endpoint', 'panel1_daily_cost_by_endpoint', 'currencyUSD')),
+          // The design note's legend {{endpoint}}: the series are value columns labelled endpoint=...
+          item(timeseries('Daily OpenAI cost by endpoint', 'panel1_daily_cost_by_endpoint', 'currencyUSD', '${__field.labels.endpoint}')),
           item(bars('Persona cache growth (new entries per day)', 'panel2_persona_cache_growth', 'short'))
         ),
         row(
@@ -29,7 +30,7 @@ export function overviewPage(datasourceUid: string): SceneAppPage {
         ),
         row(
           item(timeseries('Cache hit ratio (exact, per day)', 'hit_ratio', 'percentunit')),
-          item(stat('Persona cache hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit'))
+          item(stat('Persona cache hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit', 'cache_hit_ratio'))
         ),
       ]),
   });

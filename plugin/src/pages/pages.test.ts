@@ -5,13 +5,16 @@ import {
   DataSourceVariable,
   EmbeddedScene,
   QueryVariable,
+  VizPanel,
   SceneAppPage,
   type SceneAppPageLike,
   type SceneObject,
   SceneQueryRunner,
   sceneGraph,
 } from '@grafana/scenes';
+import { matchPath } from 'react-router-dom';
 import { appPages } from './index';
+import { ALL_VALUE } from '../constants';
 import { QUERIES } from '../queries';
 import { costsUrls } from '../utils/utils.routing';
 
@@ -71,7 +74,10 @@ describe('app pages', () => {
         expect(vars.map((v) => v.state.name)).toEqual(['ds', 'endpoint', 'model', 'tenant']);
         expect((vars[0] as DataSourceVariable).state).toMatchObject({ pluginId: 'grafana-postgresql-datasource', value: UID });
         for (const v of vars.slice(1) as QueryVariable[]) {
-          expect(v.state).toMatchObject({ isMulti: true, includeAll: true });
+          expect(v.state).toMatchObject({ isMulti: true, includeAll: true, defaultToAll: true, allValue: ALL_VALUE });
+          // "All" is the custom value, verbatim, whatever options the variable has (none in an empty log).
+          v.setState({ value: '$__all', options: [] });
+          expect(sceneGraph.interpolate(v, `('__all' IN ($${v.state.name}))`)).toBe("('__all' IN ('__all'))");
           expect((v.state.query as unknown as { rawSql: string }).rawSql).toBe(sqlFile(`var_${v.state.name}`));
         }
         expect(scene.state.controls?.length).toBe(4);
@@ -97,7 +103,15 @@ describe('app pages', () => {
       'panel5_persona_hit_ratio_approx',
     ]);
     const panel1 = runners(scene)[4]!;
-    expect(panel1.state.queries[0]).toMatchObject({ format: 'time_series', refId: 'A' });
+    expect(panel1.state.queries[0]).toMatchObject({ format: 'time_series', refId: 'A', rawQuery: true, editorMode: 'code' });
+    const panels = sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[];
+    const byTitle = (t: string) => panels.find((p) => p.state.title.startsWith(t))!;
+    // Design note: time series, bar chart, time series, pie, stat; legend {{endpoint}}; USD and ratios.
+    expect(panels.map((p) => p.state.pluginId)).toEqual(['stat', 'stat', 'stat', 'stat', 'timeseries', 'barchart', 'timeseries', 'piechart', 'timeseries', 'stat']);
+    expect(byTitle('Daily OpenAI cost').state.fieldConfig.defaults).toMatchObject({ unit: 'currencyUSD', displayName: '${__field.labels.endpoint}' });
+    expect(byTitle('Cache hit ratio (exact').state.fieldConfig.defaults.unit).toBe('percentunit');
+    // Panel 5 returns the two counts next to the ratio: only the ratio is shown as a percentage.
+    expect(byTitle('Persona cache hit ratio').state.options).toMatchObject({ reduceOptions: { fields: '/^cache_hit_ratio$/' } });
   });
 
   it('cache and idempotency pages run their named queries', () => {
@@ -160,7 +174,44 @@ describe('costs drill-down', () => {
     expect((sceneGraph.lookupVariable('call_id', detail!) as ConstantVariable).getValue()).toBe(id);
   });
 
+  it("each table's data link, filled in as Grafana does, lands on the next drill-down route", () => {
+    const linkOf = (scene: SceneObject, field: string): string => {
+      const panel = (sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[]).find((p) =>
+        p.state.fieldConfig.overrides.some((o) => o.matcher.options === field)
+      )!;
+      const override = panel.state.fieldConfig.overrides.find((o) => o.matcher.options === field)!;
+      return (override.properties[0]!.value as Array<{ url: string }>)[0]!.url;
+    };
+    // ${__url.path} is the current path, ${__value.text} the cell, ${__url.params} the query string.
+    const follow = (from: string, url: string, value: string) =>
+      url.replace('${__url.path}', from).replace('${__value.text}', encodeURI(value)).replace('${__url.params}', '?from=now-7d&var-endpoint=%24__all');
+    const routeOf = (page: SceneAppPage, href: string) => {
+      const rest = href.split('?')[0]!.slice(page.state.url.length);
+      const d = page.state.drilldowns!.find((x) => matchPath(x.routePath, rest) || matchPath(x.routePath.replace(/\/\*$/, ''), rest))!;
+      expect(d).toBeDefined();
+      const m = matchPath(d.routePath.replace(/\/\*$/, ''), rest)!;
+      return d.getPage(match(m.params as Record<string, string>, href), page) as SceneAppPage;
+    };
+    const costsScene = costs.state.getScene!(match({}, costs.state.url));
+    const toEndpoint = follow(costs.state.url, linkOf(costsScene, 'endpoint'), 'chat.completions');
+    expect(toEndpoint).toBe('/a/tollgate-llm-app/costs/endpoint/chat.completions?from=now-7d&var-endpoint=%24__all');
+    const endpoint = routeOf(costs, toEndpoint);
+    expect(endpoint.state.url).toBe(costsUrls.endpoint('chat.completions'));
+
+    const toModel = follow(endpoint.state.url, linkOf(endpoint.state.getScene!(match({}, endpoint.state.url)), 'model'), 'gpt-4o');
+    const model = routeOf(endpoint, toModel);
+    expect(model.state.url).toBe(costsUrls.model('chat.completions', 'gpt-4o'));
+
+    const id = '00000000-0000-4000-8000-00000000000a';
+    const toCall = follow(model.state.url, linkOf(model.state.getScene!(match({}, model.state.url)), 'call_id'), id);
+    const call = routeOf(model, toCall);
+    expect(call.state.url).toBe(costsUrls.call('chat.completions', 'gpt-4o', id));
+    expect(call.state.title).toBe(`Call ${id}`);
+  });
+
   it('refuses URL values that are not plain names or a uuid, instead of querying with them', () => {
+    // react-router hands over decoded params; a stray % must not crash the page.
+    expect(drill(costs, { endpoint: 'a%' }).state.title).toBe('Invalid endpoint');
     const bad = drill(costs, { endpoint: "x' OR '1'='1" });
     expect(bad.state.title).toBe('Invalid endpoint');
     expect(runners(bad.state.getScene!(match({}, bad.state.url)))).toHaveLength(0);

@@ -17,7 +17,7 @@ import {
   VariableValueSelectors,
 } from '@grafana/scenes';
 import { VariableRefresh } from '@grafana/schema';
-import { POSTGRES_TYPE } from '../constants';
+import { ALL_VALUE, POSTGRES_TYPE } from '../constants';
 import { QUERIES, type QueryName } from '../queries';
 
 /** Every query goes to the datasource the `ds` variable selects (default: the app's configured one). */
@@ -40,6 +40,7 @@ function filterVariable(name: 'endpoint' | 'model' | 'tenant', label: string): Q
     query: { refId: name, rawSql: QUERIES[`var_${name}`], format: 'table', editorMode: 'code', rawQuery: true },
     isMulti: true,
     includeAll: true,
+    allValue: ALL_VALUE,
     defaultToAll: true,
     refresh: VariableRefresh.onDashboardLoad,
   });

@@ -1,13 +1,23 @@
 import { PanelBuilders, type VizPanel } from '@grafana/scenes';
 import type { QueryName } from '../queries';
-import { type Format, sqlRunner } from './common';
+import { sqlRunner } from './common';
 
-export function stat(title: string, query: QueryName, unit: string): VizPanel {
-  return PanelBuilders.stat().setTitle(title).setUnit(unit).setData(sqlRunner(query)).build();
+/** A stat; `field` limits it to one column (a query may return counts next to a ratio). */
+export function stat(title: string, query: QueryName, unit: string, field?: string): VizPanel {
+  const builder = PanelBuilders.stat().setTitle(title).setUnit(unit).setData(sqlRunner(query));
+  if (field) {
+    builder.setOption('reduceOptions', { values: false, calcs: ['lastNotNull'], fields: `/^${field}$/` });
+  }
+  return builder.build();
 }
 
-export function timeseries(title: string, query: QueryName, unit: string, format: Format = 'time_series'): VizPanel {
-  return PanelBuilders.timeseries().setTitle(title).setUnit(unit).setData(sqlRunner(query, format)).build();
+/** A time series; `displayName` names the series, e.g. `${__field.labels.endpoint}` for a label column. */
+export function timeseries(title: string, query: QueryName, unit: string, displayName?: string): VizPanel {
+  const builder = PanelBuilders.timeseries().setTitle(title).setUnit(unit).setData(sqlRunner(query, 'time_series'));
+  if (displayName) {
+    builder.setDisplayName(displayName);
+  }
+  return builder.build();
 }
 
 export function bars(title: string, query: QueryName, unit: string): VizPanel {

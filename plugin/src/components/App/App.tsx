@@ -3,7 +3,7 @@ import { SceneApp, useSceneApp } from '@grafana/scenes';
 import type { AppRootProps } from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { Alert } from '@grafana/ui';
-import { type AppJsonData, PLUGIN_BASE_URL } from '../../constants';
+import { type AppJsonData, PLUGIN_BASE_URL, POSTGRES_TYPE, PROVISIONED_DATASOURCE_UID } from '../../constants';
 import { appPages } from '../../pages';
 import { PluginPropsContext } from '../../utils/utils.plugin';
 import { testIds } from '../testIds';
@@ -29,6 +29,23 @@ function AppWithScenes({ datasourceUid }: { datasourceUid: string }) {
   return <scene.Component model={scene} />;
 }
 
+/**
+ * The datasource the pages query: the one saved in the app's jsonData (Configuration page or
+ * provisioning); when none is saved, the provisioned `tollgate-postgres` if this Grafana has it, else
+ * the only PostgreSQL datasource there is. Otherwise none, and the app says so.
+ */
+export function resolveDatasourceUid(configured: string | undefined): string | undefined {
+  if (configured) {
+    return configured;
+  }
+  const all = Object.values(config.datasources ?? {});
+  if (all.some((ds) => ds.uid === PROVISIONED_DATASOURCE_UID)) {
+    return PROVISIONED_DATASOURCE_UID;
+  }
+  const postgres = all.filter((ds) => ds.type === POSTGRES_TYPE || ds.meta?.id === POSTGRES_TYPE);
+  return postgres.length === 1 ? postgres[0]!.uid : undefined;
+}
+
 export function datasourceProblem(uid: string | undefined): string | undefined {
   if (!uid) {
     return 'No PostgreSQL datasource is configured for Tollgate.';
@@ -40,14 +57,14 @@ export function datasourceProblem(uid: string | undefined): string | undefined {
 }
 
 function App(props: AppRootProps<AppJsonData>) {
-  const uid = props.meta.jsonData?.datasourceUid;
+  const uid = resolveDatasourceUid(props.meta.jsonData?.datasourceUid);
   const problem = datasourceProblem(uid);
   return (
     <PluginPropsContext.Provider value={props}>
       {problem || !uid ? (
         <Alert title={problem ?? ''} severity="warning" data-testid={testIds.app.noDatasource}>
           Choose the Tollgate Postgres datasource on the{' '}
-          <a href={`/plugins/${props.meta.id}`}>app&apos;s configuration page</a> (provisioning sets{' '}
+          <a href={`${config.appSubUrl ?? ''}/plugins/${props.meta.id}`}>app&apos;s configuration page</a> (provisioning sets{' '}
           <code>tollgate-postgres</code>). The app opens at <code>{PLUGIN_BASE_URL}</code>.
         </Alert>
       ) : (
