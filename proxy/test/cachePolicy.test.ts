@@ -27,6 +27,22 @@ describe('cache policy', () => {
     expect(cachePolicy('/v1/chat/completions', { ...on, 'x-tollgate-cache-ttl': '5' }, config).ttlSeconds).toBe(5);
   });
 
+  it('no-cache and only-if-cached opt in by themselves; no-store and X-Tollgate-Cache: off still win', () => {
+    const chat = '/v1/chat/completions';
+    expect(cachePolicy(chat, { 'cache-control': 'only-if-cached' }, config)).toMatchObject({ enabled: true, lookup: true, onlyIfCached: true });
+    expect(cachePolicy(chat, { 'cache-control': 'no-cache' }, config)).toMatchObject({ enabled: true, lookup: false, store: true, onlyIfCached: false });
+    expect(cachePolicy(chat, { 'cache-control': 'max-age=0' }, config)).toMatchObject({ enabled: true, lookup: false, store: true });
+    expect(cachePolicy('/v1/embeddings', { 'cache-control': 'only-if-cached, max-age=30' }, config)).toMatchObject({ enabled: true, onlyIfCached: true, maxAgeSeconds: 30 });
+    expect(cachePolicy(chat, { 'cache-control': 'no-cache, no-store' }, config)).toMatchObject({ enabled: false, store: false });
+    expect(cachePolicy(chat, { 'cache-control': 'only-if-cached, no-store' }, config)).toMatchObject({ enabled: false, onlyIfCached: false });
+    expect(cachePolicy(chat, { 'cache-control': 'only-if-cached', 'x-tollgate-cache': 'off' }, config)).toMatchObject({ enabled: false, onlyIfCached: false });
+    expect(cachePolicy(chat, { 'cache-control': 'no-cache', 'x-tollgate-cache': 'off' }, config)).toMatchObject({ enabled: false, store: false });
+    // Other endpoints are never cached, whatever the directives.
+    expect(cachePolicy('/v1/images/generations', { 'cache-control': 'only-if-cached' }, config).enabled).toBe(false);
+    // Directives that do not speak of the cache do not opt in.
+    expect(cachePolicy(chat, { 'cache-control': 'no-transform' }, config).enabled).toBe(false);
+  });
+
   it('parses Cache-Control directives', () => {
     expect([...parseCacheControl('max-age="30", no-cache , X-Ext=a')]).toEqual([
       ['max-age', '30'],

@@ -2,8 +2,9 @@
  * Response cache for /v1/chat/completions, /v1/responses and /v1/embeddings.
  *
  * - `cachePolicy(path, headers, config) → { enabled, lookup, store, ttlSeconds, maxAgeSeconds?, onlyIfCached, reason }`:
- *   opt-in via `X-Tollgate-Cache: on`, `Cache-Control: max-age=N` or RESPONSE_CACHE_ENDPOINTS;
- *   `no-cache` refreshes (no lookup, store), `no-store` neither; `X-Tollgate-Cache: off` opts out.
+ *   opt-in via `X-Tollgate-Cache: on`, `Cache-Control: max-age=N | no-cache | only-if-cached` or RESPONSE_CACHE_ENDPOINTS;
+ *   `no-cache` refreshes (no lookup, store), `only-if-cached` never goes upstream (a miss is a 504),
+ *   `no-store` neither reads nor writes (wins over the others); `X-Tollgate-Cache: off` opts out (wins over everything).
  *   Answer header: `X-Tollgate-Cache: HIT` (+ `Age`) / `MISS` (enabled, not served from cache) / `BYPASS` (not enabled).
  * - `responseCacheKey(tenant, path, body)`: sha256 of canonical {tenant, path without /v1, body minus stream/stream_options}.
  * - `new ResponseCache(pool, {lruEntries})`: `get(tenant, key, {maxAgeSeconds}) → {entry, ageSeconds, fromMemory} | undefined`,

@@ -47,12 +47,13 @@ function seconds(v: string | true | undefined): number | undefined {
 
 /**
  * Decides caching for a request from its headers and the config:
- * - opt in with `X-Tollgate-Cache: on` (also true/1/yes), with `Cache-Control: max-age=N` (N > 0),
- *   or for every request to an endpoint listed in RESPONSE_CACHE_ENDPOINTS (`chat.completions`,
- *   `responses`, `embeddings`; `*` for all three); `X-Tollgate-Cache: off` opts out;
- * - `Cache-Control: no-store` neither reads nor writes; `no-cache` (or `max-age=0`) skips the lookup
- *   but stores the fresh answer (a refresh); `max-age=N` accepts only entries at most N s old;
- *   `only-if-cached` never goes upstream;
+ * - opt in with `X-Tollgate-Cache: on` (also true/1/yes), with any of `Cache-Control: max-age=N`,
+ *   `no-cache` or `only-if-cached`, or for every request to an endpoint listed in
+ *   RESPONSE_CACHE_ENDPOINTS (`chat.completions`, `responses`, `embeddings`; `*` for all three);
+ *   `X-Tollgate-Cache: off` opts out, and wins over everything;
+ * - `Cache-Control: no-store` neither reads nor writes (it wins over the other directives);
+ *   `no-cache` (or `max-age=0`) skips the lookup but stores the fresh answer (a refresh);
+ *   `max-age=N` accepts only entries at most N s old; `only-if-cached` never goes upstream (a miss is a 504);
  * - `X-Tollgate-Cache-TTL: N` sets the stored entry's lifetime (default RESPONSE_CACHE_TTL_SECONDS).
  */
 export function cachePolicy(
@@ -68,19 +69,22 @@ export function cachePolicy(
   const maxAge = seconds(cc.get('max-age'));
   const configured = config.RESPONSE_CACHE_ENDPOINTS.includes(endpoint) || config.RESPONSE_CACHE_ENDPOINTS.includes('*');
   if (opt === 'off' || opt === 'false' || opt === '0' || opt === 'no' || opt === 'bypass') return off('x-tollgate-cache: off');
-  const optedIn = opt === 'on' || opt === 'true' || opt === '1' || opt === 'yes' || (maxAge !== undefined && maxAge > 0) || configured;
-  if (!optedIn) return off('not opted in');
   if (cc.has('no-store')) return off('cache-control: no-store');
+  const refresh = cc.has('no-cache') || maxAge === 0;
+  const onlyIfCached = cc.has('only-if-cached');
+  // Every Cache-Control directive that speaks of the cache is a request to use it: max-age=N,
+  // no-cache / max-age=0 (refresh) and only-if-cached (never go upstream) opt in by themselves.
+  const optedIn = opt === 'on' || opt === 'true' || opt === '1' || opt === 'yes' || maxAge !== undefined || refresh || onlyIfCached || configured;
+  if (!optedIn) return off('not opted in');
   const ttlHeader = seconds(header(headers, 'x-tollgate-cache-ttl')?.trim());
   const ttlSeconds = ttlHeader && ttlHeader > 0 ? ttlHeader : config.RESPONSE_CACHE_TTL_SECONDS;
-  const refresh = cc.has('no-cache') || maxAge === 0;
   return {
     enabled: true,
     lookup: !refresh,
     store: true,
     ttlSeconds,
     ...(maxAge !== undefined && maxAge > 0 ? { maxAgeSeconds: maxAge } : {}),
-    onlyIfCached: cc.has('only-if-cached'),
-    reason: refresh ? 'refresh' : 'opted in',
+    onlyIfCached,
+    reason: refresh ? 'refresh' : onlyIfCached ? 'only-if-cached' : 'opted in',
   };
 }
