@@ -1,8 +1,9 @@
 import { cachePolicy, parseCacheControl } from '../src/cache/policy.js';
+import type { Config } from '../src/config.js';
 import { responseCacheKey } from '../src/cache/key.js';
 import { personaInputHash } from '../src/personas/schema.js';
 
-const config = { RESPONSE_CACHE_ENDPOINTS: [] as string[], RESPONSE_CACHE_TTL_SECONDS: 3600 };
+const config = { RESPONSE_CACHE_ENDPOINTS: [] as Config['RESPONSE_CACHE_ENDPOINTS'], RESPONSE_CACHE_TTL_SECONDS: 3600 };
 
 describe('cache policy', () => {
   it('is off unless opted in, and never for other endpoints', () => {

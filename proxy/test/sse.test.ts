@@ -64,6 +64,31 @@ describe('SSE: one stored answer serves both shapes', () => {
     expect(isCompleteJson('chat', 200, json)).toBe(true);
   });
 
+  it.each([1, 2])('the JSON assembled from a stream equals the non-streamed answer field for field (n=%i)', async (n) => {
+    const body = { ...chat, n };
+    const json = await upstream.chat.completions.create(body);
+    const transcript = await rawStream(upstream, '/chat/completions', { ...body, stream_options: { include_usage: true } });
+    const out = analyseStream('chat', transcript);
+    expect(out.complete).toBe(true);
+    expect(out.json).toEqual(json);
+    // Every message member of the non-streamed API, annotations included.
+    for (const c of out.json!['choices'] as Array<{ message: Record<string, unknown> }>) {
+      expect(Object.keys(c.message)).toEqual(['role', 'content', 'refusal', 'annotations']);
+    }
+    // Streamed annotations (search models) are collected into the message.
+    const cite = { type: 'url_citation', url_citation: { url: 'https://example.com', title: 'x', start_index: 0, end_index: 1 } };
+    const withCite = parseSse(transcript).map((e) => {
+      if (e.data === '[DONE]') return e;
+      const j = JSON.parse(e.data) as { choices: Array<{ delta: Record<string, unknown>; finish_reason: unknown }> };
+      for (const c of j.choices) if (c.finish_reason) c.delta['annotations'] = [cite];
+      return { ...e, data: JSON.stringify(j) };
+    });
+    const cited = analyseStream('chat', withCite).json!;
+    for (const c of cited['choices'] as Array<{ message: { annotations: unknown[] } }>) expect(c.message.annotations).toEqual([cite]);
+    // ... and survive a stream synthesised from the stored JSON.
+    expect(analyseStream('chat', chatCompletionToSse(cited, { includeUsage: true })).json).toEqual(cited);
+  });
+
   it('a stream cut before [DONE], or carrying an error event, is not complete', async () => {
     const transcript = await rawStream(upstream, '/chat/completions', chat);
     const cut = transcript.slice(0, transcript.indexOf('data: [DONE]'));

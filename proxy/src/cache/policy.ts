@@ -67,7 +67,7 @@ export function cachePolicy(
   const cc = parseCacheControl(header(headers, 'cache-control'));
   const opt = header(headers, 'x-tollgate-cache')?.trim().toLowerCase();
   const maxAge = seconds(cc.get('max-age'));
-  const configured = config.RESPONSE_CACHE_ENDPOINTS.includes(endpoint) || config.RESPONSE_CACHE_ENDPOINTS.includes('*');
+  const configured = (config.RESPONSE_CACHE_ENDPOINTS as readonly string[]).some((e) => e === endpoint || e === '*');
   if (opt === 'off' || opt === 'false' || opt === '0' || opt === 'no' || opt === 'bypass') return off('x-tollgate-cache: off');
   if (cc.has('no-store')) return off('cache-control: no-store');
   const refresh = cc.has('no-cache') || maxAge === 0;

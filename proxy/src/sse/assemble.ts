@@ -37,6 +37,8 @@ interface ChoiceAcc {
   role: string;
   content: string | null;
   refusal: string | null;
+  /** `message.annotations` (url citations of search models); the non-streamed API always sends the array. */
+  annotations: unknown[];
   toolCalls: Map<number, ToolCallAcc>;
   logprobs: unknown[] | null;
   finish: unknown;
@@ -67,13 +69,14 @@ function analyseChat(events: SseEvent[]): StreamOutcome {
       const index = typeof c['index'] === 'number' ? c['index'] : 0;
       let acc = choices.get(index);
       if (!acc) {
-        acc = { index, role: 'assistant', content: null, refusal: null, toolCalls: new Map(), logprobs: null, finish: null, extra: {} };
+        acc = { index, role: 'assistant', content: null, refusal: null, annotations: [], toolCalls: new Map(), logprobs: null, finish: null, extra: {} };
         choices.set(index, acc);
       }
       const delta = (c['delta'] ?? {}) as Json;
       if (typeof delta['role'] === 'string') acc.role = delta['role'];
       if (typeof delta['content'] === 'string') acc.content = (acc.content ?? '') + delta['content'];
       if (typeof delta['refusal'] === 'string') acc.refusal = (acc.refusal ?? '') + delta['refusal'];
+      if (Array.isArray(delta['annotations'])) acc.annotations.push(...(delta['annotations'] as unknown[]));
       for (const tc of Array.isArray(delta['tool_calls']) ? (delta['tool_calls'] as Json[]) : []) {
         const i = typeof tc['index'] === 'number' ? tc['index'] : 0;
         let call = acc.toolCalls.get(i);
@@ -104,7 +107,8 @@ function analyseChat(events: SseEvent[]): StreamOutcome {
     choices: [...choices.values()]
       .sort((a, b) => a.index - b.index)
       .map((c) => {
-        const message: Json = { role: c.role, content: c.content, refusal: c.refusal, ...c.extra };
+        // The members, and their order, of the non-streamed API's message.
+        const message: Json = { role: c.role, content: c.content, refusal: c.refusal, annotations: c.annotations, ...c.extra };
         if (c.toolCalls.size > 0) {
           message['tool_calls'] = [...c.toolCalls.entries()]
             .sort(([a], [b]) => a - b)

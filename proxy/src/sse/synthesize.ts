@@ -35,6 +35,8 @@ export function chatCompletionToSse(completion: Json, opts: { includeUsage: bool
     if (typeof message['refusal'] === 'string' && message['refusal'] !== '') {
       events.push(one({ refusal: message['refusal'] }));
     }
+    const annotations = message['annotations'];
+    if (Array.isArray(annotations) && annotations.length > 0) events.push(one({ annotations }));
     const toolCalls = asArray(message['tool_calls']);
     toolCalls.forEach((call, i) => {
       events.push(one({ tool_calls: [{ index: i, ...call }] }));
