@@ -33,6 +33,32 @@ describe('operations endpoints', () => {
     expect(text).toMatch(/tollgate_upstream_duration_seconds_count\{endpoint="chat.completions",stream="false"\} 1/);
   });
 
+  it('caller-chosen paths and model names cannot grow the metrics without bound', async () => {
+    for (let i = 0; i < 200; i++) {
+      const r = await httpRequest(`${stack.proxyUrl}/junk${i}/x`, {
+        method: 'POST',
+        body: JSON.stringify({ model: `made-up-${i}` }),
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-cardinality' },
+      });
+      await r.body.dump();
+    }
+    const text = await (await httpRequest(`${base}/metrics`)).body.text();
+    const series = text.split('\n').filter((l) => l.startsWith('tollgate_requests_total{'));
+    expect(series.length).toBeLessThan(200);
+    expect(text).toContain('endpoint="other"');
+  });
+
+  it('a request refused by an /api body parser still gets its row and request id', async () => {
+    const r = await httpRequest(`${base}/api/personas/generate`, { method: 'POST', body: '{', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-api-400' } });
+    expect(r.statusCode).toBe(400);
+    await r.body.dump();
+    const id = r.headers['x-tollgate-request-id'] as string;
+    expect(id).toBeTruthy();
+    await stack.deps.callLog.flush();
+    const { rows } = await stack.pool.query('SELECT endpoint, status_code, error_type FROM openai_call_log WHERE request_id = $1', [id]);
+    expect(rows).toEqual([{ endpoint: 'personas.generate', status_code: 400, error_type: 'invalid_json' }]);
+  });
+
   it('a client that goes away mid-stream makes the proxy close the upstream stream', async () => {
     const controller = new AbortController();
     const client = new OpenAI({ baseURL: stack.proxyUrl, apiKey: 'sk-abort-upstream', maxRetries: 0 });
@@ -64,6 +90,12 @@ describe('configuration', () => {
     expect(c.UPSTREAM_BASE_URL).toBe('https://api.openai.com/v1');
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.IDEMPOTENCY_TTL_SECONDS).toBe(86_400);
+  });
+
+  it('reads an empty variable as unset, and refuses an unknown cache endpoint', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: ' ' }).PORT).toBe(8080);
+    expect(() => loadConfig({ RESPONSE_CACHE_ENDPOINTS: 'chat.completion' })).toThrow(/RESPONSE_CACHE_ENDPOINTS="chat.completion"/);
+    expect(loadConfig({ RESPONSE_CACHE_ENDPOINTS: 'chat.completions, embeddings' }).RESPONSE_CACHE_ENDPOINTS).toEqual(['chat.completions', 'embeddings']);
   });
 
   it('names every bad variable in one error', () => {

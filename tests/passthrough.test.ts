@@ -172,6 +172,8 @@ describe('passthrough: streaming timing and aborts', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ client_aborted: true, usage_source: 'estimated', stream: true });
     expect(rows[0]!['tokens_prompt']).toBeGreaterThan(0);
+    // Two content chunks reached the caller: they count, estimated from their text.
+    expect(rows[0]!['tokens_completion']).toBeGreaterThan(0);
     expect(Number(rows[0]!['cost_usd'])).toBeGreaterThan(0);
   });
 });

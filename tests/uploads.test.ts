@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { request as httpRequest } from 'undici';
@@ -14,16 +15,30 @@ async function startEchoUpstream(): Promise<{ url: string; server: Server }> {
       bytes += c.length;
       hash.update(c);
     });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ id: 'file-echo', object: 'file', bytes, sha256: hash.digest('hex'), contentType: req.headers['content-type'], path: req.url }));
+      res.end(
+        JSON.stringify({
+          id: 'file-echo',
+          object: 'file',
+          bytes,
+          sha256: hash.digest('hex'),
+          contentType: req.headers['content-type'],
+          contentEncoding: req.headers['content-encoding'] ?? null,
+          method: req.method,
+          path: req.url,
+          text: Buffer.concat(chunks).toString('latin1'),
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
 }
 
-describe('multipart uploads are streamed through unchanged', () => {
+describe('request bodies reach upstream unchanged', () => {
   let echo: { url: string; server: Server };
   let stack: Stack;
   beforeAll(async () => {
@@ -61,6 +76,49 @@ describe('multipart uploads are streamed through unchanged', () => {
     const file = await client.files.create({ file: await toFile(content, 'b.jsonl'), purpose: 'batch' });
     expect((file as unknown as { contentType: string }).contentType).toMatch(/^multipart\/form-data; boundary=/);
     expect(file.bytes).toBeGreaterThan(content.length);
+  });
+
+  it('a gzip-compressed JSON body is read for logging and forwarded as sent', async () => {
+    const json = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'compressed' }] });
+    const gz = gzipSync(json);
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: gz,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: 'Bearer sk-upload' },
+    });
+    expect(res.statusCode).toBe(200);
+    const seen = (await res.body.json()) as { sha256: string; contentEncoding: string };
+    expect(seen).toMatchObject({ sha256: createHash('sha256').update(gz).digest('hex'), contentEncoding: 'gzip' });
+  });
+
+  it('asking for stream usage does not re-encode the caller\'s JSON (a 20-digit seed survives)', async () => {
+    const text = '{"model":"gpt-4o-mini","seed":12345678901234567890,"temperature":1.0,"messages":[{"role":"user","content":"hi"}],"stream":true}';
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-upload' },
+    });
+    const seen = (await res.body.json()) as { text: string };
+    expect(seen.text).toBe(`{"stream_options":{"include_usage":true},${text.slice(1)}`);
+  });
+
+  it('methods other than POST pass through without the proxy\'s JSON checks; dot segments are refused', async () => {
+    const options = await httpRequest(`${stack.proxyUrl}/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.example' } });
+    expect(options.statusCode).toBe(200);
+    expect(await options.body.json()).toMatchObject({ method: 'OPTIONS', path: '/v1/chat/completions' });
+    const put = await httpRequest(`${stack.proxyUrl}/chat/completions`, { method: 'PUT', body: 'not json', headers: { 'content-type': 'application/json' } });
+    expect(await put.body.json()).toMatchObject({ method: 'PUT', text: 'not json' });
+    const dots = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(stack.proxyUrl);
+      const r = httpGet({ host: u.hostname, port: u.port, path: '/v1/models/../../admin' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      r.on('error', reject);
+    });
+    expect(dots.status).toBe(400);
+    expect(JSON.parse(dots.body)).toMatchObject({ error: { code: 'invalid_url' } });
   });
 
   it('an upload over BODY_LIMIT_BYTES is refused with 413', async () => {

@@ -145,7 +145,8 @@ describe('/v1 response cache and Idempotency-Key', () => {
     expect(again.response.headers.get('idempotent-replayed')).toBe('true');
     expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
     const [row] = await loggedRows(stack, 'request_id = $1', [again.response.headers.get('x-tollgate-request-id')]);
-    expect(row).toMatchObject({ cache_status: 'idempotent_replay', cost_usd: 0 });
+    expect(row).toMatchObject({ cache_status: 'idempotent_replay', cost_usd: 0, tokens_prompt: first.data.usage!.prompt_tokens });
+    expect(Number(row!['cost_saved_usd'])).toBeGreaterThan(0);
 
     await expect(
       c.chat.completions.create({ ...params, messages: [{ role: 'user', content: 'something else' }] }, { headers: { 'Idempotency-Key': key } }),

@@ -2,7 +2,10 @@ import express, { type Express } from 'express';
 import { apiRouter } from './api/routes.js';
 import type { AppDeps } from './deps.js';
 import { ProxyError, sendError } from './errors.js';
+import { endpointOf } from './endpoint.js';
+import { recordCall } from './proxy/callRecord.js';
 import { proxyHandler } from './proxy/handler.js';
+import { newCallContext } from './proxy/requestContext.js';
 
 /**
  * The HTTP surface: operations endpoints, Tollgate's own `/api`, and every other path passed
@@ -38,20 +41,27 @@ export function createApp(deps: AppDeps): Express {
   // Owners of the app (main.ts, tests) call this before closing the pool.
   app.locals['close'] = () => proxy.close();
   // Body-parser and routing errors inside /api end here; nothing reaches express's HTML 500 page.
-  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
+    let answer: ProxyError;
     if (e?.type === 'entity.parse.failed') {
-      sendError(res, new ProxyError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', 'invalid_json'));
+      answer = new ProxyError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', 'invalid_json', null, false);
     } else if (e?.type === 'entity.too.large') {
-      sendError(res, new ProxyError(413, 'Request body too large.', 'invalid_request_error', 'request_too_large'));
+      answer = new ProxyError(413, `Request body exceeds the proxy's limit of ${deps.config.BODY_LIMIT_BYTES} bytes (BODY_LIMIT_BYTES).`, 'invalid_request_error', 'request_too_large', null, false);
     } else if (e instanceof ProxyError) {
-      sendError(res, e);
+      answer = e;
     } else if (e?.status && e.status >= 400 && e.status < 500) {
-      sendError(res, new ProxyError(e.status, e.message ?? 'Bad request.'));
+      answer = new ProxyError(e.status, e.message ?? 'Bad request.');
     } else {
       deps.logger.error({ err }, 'unhandled error');
-      sendError(res, new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error'));
+      answer = new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error');
     }
+    // Requests refused before their route ran still get their one call-log row and request id.
+    const ctx = newCallContext(req);
+    ctx.endpoint = endpointOf(req.originalUrl.replace(/^\/api(?=\/)/, ''));
+    if (!res.headersSent) res.setHeader('x-tollgate-request-id', ctx.requestId);
+    sendError(res, answer);
+    recordCall(deps, ctx, { status: answer.status, usage: undefined, cacheStatus: 'bypass', errorType: answer.code ?? answer.type });
   });
   return app;
 }

@@ -9,6 +9,8 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+const CACHEABLE = ['chat.completions', 'responses', 'embeddings', '*'];
+
 /** Every knob the proxy reads from the environment; names are the README's configuration table. */
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -41,7 +43,10 @@ export const configSchema = z.object({
   RESPONSE_CACHE_ENDPOINTS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.every((e) => CACHEABLE.includes(e)), {
+      message: `expected a comma-separated list of ${['chat.completions', 'responses', 'embeddings', '*'].join(', ')}`,
+    }),
   RESPONSE_CACHE_LRU_ENTRIES: z.coerce.number().int().min(0).default(1000),
   CACHE_CLEANUP_INTERVAL_MS: z.coerce.number().int().positive().default(10 * 60_000),
   COALESCE_WAIT_MS: z.coerce.number().int().min(0).default(120_000),
@@ -54,7 +59,10 @@ export class ConfigError extends Error {}
 
 /** Parses the environment; a bad value fails with one line per offending variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // An empty variable (`PORT=` in a .env file) means unset, as OPENAI_BASE_URL does for the SDK;
+  // left in, z.coerce.number would read it as 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = configSchema.safeParse(set);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = i.path.join('.');

@@ -1,5 +1,22 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * Label values come from what callers send (paths, model names), so each label keeps the first
+ * `limit` distinct values it sees and reports the rest as `other`: a caller cannot grow the
+ * metrics (and the proxy's memory) without bound.
+ */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.limit) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
 /** The proxy's Prometheus metrics, on a registry of its own so tests can create several apps. */
 export function createMetrics() {
   const registry = new Registry();
@@ -7,6 +24,8 @@ export function createMetrics() {
   const labels = ['endpoint', 'model', 'cache_status', 'status'] as const;
   return {
     registry,
+    endpointLabel: new BoundedLabel(64),
+    modelLabel: new BoundedLabel(128),
     requests: new Counter({ name: 'tollgate_requests_total', help: 'Requests handled', labelNames: labels, registers: [registry] }),
     tokens: new Counter({
       name: 'tollgate_tokens_total',

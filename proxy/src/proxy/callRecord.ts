@@ -27,7 +27,7 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
       // Nothing billable happened upstream: a served copy, an error, or a free call (models, moderations).
       cost = served || out.status >= 400 || !ctx.model ? 0 : priced(deps, model, undefined);
     } else {
-      cost = priced(deps, out.responseModel ?? model, usage) ?? priced(deps, model, usage);
+      cost = upstreamCost(deps, ctx, out);
     }
     const now = performance.now();
     const row: CallLogRow = {
@@ -57,20 +57,35 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     };
     deps.callLog.write(row);
     const m = deps.metrics;
-    m.requests.inc({ endpoint: row.endpoint, model: row.model, cache_status: row.cacheStatus, status: String(row.statusCode) });
+    const endpoint = m.endpointLabel.of(row.endpoint);
+    const modelLabel = m.modelLabel.of(row.model);
+    m.requests.inc({ endpoint, model: modelLabel, cache_status: row.cacheStatus, status: String(row.statusCode) });
     if (usage && usage.source !== 'none') {
-      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'prompt' }, usage.promptTokens);
-      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'completion' }, usage.completionTokens);
-      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'cached' }, usage.cachedTokens);
-      m.tokens.inc({ endpoint: row.endpoint, model: row.model, kind: 'reasoning' }, usage.reasoningTokens);
+      m.tokens.inc({ endpoint, model: modelLabel, kind: 'prompt' }, usage.promptTokens);
+      m.tokens.inc({ endpoint, model: modelLabel, kind: 'completion' }, usage.completionTokens);
+      m.tokens.inc({ endpoint, model: modelLabel, kind: 'cached' }, usage.cachedTokens);
+      m.tokens.inc({ endpoint, model: modelLabel, kind: 'reasoning' }, usage.reasoningTokens);
     }
-    if (cost) m.costUsd.inc({ endpoint: row.endpoint, model: row.model }, cost);
-    if (row.costSavedUsd) m.savedUsd.inc({ endpoint: row.endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
-    if (cost === null) m.unknownModel.inc({ model: row.model });
-    if (row.upstreamMs !== null) m.upstreamSeconds.observe({ endpoint: row.endpoint, stream: String(row.stream) }, row.upstreamMs / 1000);
+    if (cost) m.costUsd.inc({ endpoint, model: modelLabel }, cost);
+    if (row.costSavedUsd) m.savedUsd.inc({ endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
+    if (cost === null) m.unknownModel.inc({ model: modelLabel });
+    if (row.upstreamMs !== null) m.upstreamSeconds.observe({ endpoint, stream: String(row.stream) }, row.upstreamMs / 1000);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
   }
+}
+
+/**
+ * What the upstream call behind `out` cost: priced by the response's model (a dated snapshot) when
+ * known, else the requested one; null when neither has a price. Rows and stored cache entries use
+ * this same rule, so a hit's cost_saved_usd equals its miss's cost_usd.
+ */
+export function upstreamCost(deps: AppDeps, ctx: CallContext, out: Pick<CallOutcome, 'usage' | 'responseModel'>): number | null {
+  const usage = out.usage;
+  if (!usage || usage.source === 'none') return null;
+  const model = ctx.model ?? out.responseModel;
+  if (!model) return null;
+  return priced(deps, out.responseModel ?? model, usage) ?? priced(deps, model, usage);
 }
 
 const NO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0, source: 'none' };

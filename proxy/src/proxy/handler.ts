@@ -12,7 +12,6 @@ import {
   parseIdempotencyKey,
   requestFingerprint,
 } from '../idempotency/index.js';
-import { costUsd } from '../pricing/cost.js';
 import {
   StreamBroadcaster,
   analyseStream,
@@ -26,11 +25,12 @@ import {
   wantsUsage,
   type StoredResponse,
 } from '../sse/index.js';
+import { usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
-import { recordCall, type CallOutcome } from './callRecord.js';
+import { recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
 import { forward, prepareRequest, type PreparedRequest, type ResponseTap } from './passthrough.js';
 import { newCallContext, type CallContext } from './requestContext.js';
-import { SseEventSplitter, hideInjectedUsage } from './sseObserver.js';
+import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
 
 /** What one forwarded call produced, as far as caches care. */
 interface Recorded {
@@ -97,8 +97,6 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
   const cache = new ResponseCache(deps.pool, { lruEntries: deps.config.RESPONSE_CACHE_LRU_ENTRIES });
   const flights = new SingleFlight(deps.pool, deps.instanceId, { waitMs: deps.config.COALESCE_WAIT_MS });
 
-  const costOf = (ctx: CallContext, usage: Usage | undefined): number | null =>
-    usage && usage.source !== 'none' && ctx.model ? costUsd(deps.prices, ctx.model, usage) : null;
 
   /** Forward with the response cache applied (policy enabled). */
   async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy): Promise<Served> {
@@ -112,6 +110,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     }
     if (policy.onlyIfCached) {
       const e = new ProxyError(504, 'No cached response is available (Cache-Control: only-if-cached).', 'invalid_request_error', 'cache_miss', null, false);
+      res.setHeader('x-tollgate-cache', 'MISS');
       sendError(res, e);
       return { outcome: { status: 504, usage: undefined, cacheStatus: 'miss', errorType: 'cache_miss' } };
     }
@@ -152,7 +151,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
             bodyJson: body ? body.json : result.json,
             sseText: result.sseText,
             usage: body ? body.usage : (result.json as { usage?: unknown } | undefined)?.usage,
-            costUsd: costOf(ctx, outcome.usage),
+            costUsd: upstreamCost(deps, ctx, outcome),
             ttlSeconds: policy.ttlSeconds,
           });
         } catch (err) {
@@ -200,6 +199,21 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     return { promptTokens: prompt, completionTokens: completion, cachedTokens: 0, reasoningTokens: 0, totalTokens: prompt + completion, source: 'reported' };
   }
 
+  /** The usage a stored answer reported, so replay rows carry the tokens they stand for. */
+  function usageOfStored(ctx: CallContext, stored: StoredResponse): Usage | undefined {
+    if (stored.status >= 400) return undefined;
+    if (stored.sseText !== undefined) {
+      const observer = new SseObserver();
+      observer.feed(stored.sseText);
+      return observer.usage;
+    }
+    if (stored.bodyJson !== undefined) {
+      const u = usageFromJson(ctx.endpoint, stored.bodyJson, ctx.json);
+      return u.source === 'none' ? undefined : u;
+    }
+    return undefined;
+  }
+
   /** A cache entry in the shape this request asked for: its event stream, or its JSON. */
   function storedForEntry(ctx: CallContext, entry: CacheEntry): StoredResponse {
     const kind = streamKindOf(ctx.path);
@@ -241,7 +255,13 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     if (r.kind === 'replay') {
       ctx.firstByteAt = performance.now();
       sendStored(res, r.stored, { 'idempotent-replayed': 'true', age: String(r.ageSeconds) });
-      return { status: r.stored.status, usage: undefined, cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay', savedUsd: r.costUsd ?? 0 };
+      return {
+        status: r.stored.status,
+        usage: usageOfStored(ctx, r.stored),
+        cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay',
+        savedUsd: r.costUsd ?? 0,
+        errorType: r.stored.status >= 400 ? `upstream_${r.stored.status}` : null,
+      };
     }
     let result: Served;
     try {
@@ -254,7 +274,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
     const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
     if (storable) {
-      const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? costOf(ctx, outcome.usage) : (outcome.savedUsd ?? null);
+      const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? upstreamCost(deps, ctx, outcome) : (outcome.savedUsd ?? null);
       await idempotency.complete(r.lease, stored, cost).catch((err: Error) => {
         deps.logger.warn({ err: err.message, requestId: ctx.requestId }, 'idempotency store failed');
       });

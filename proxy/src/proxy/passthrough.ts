@@ -1,4 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 import type { Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
@@ -22,33 +24,44 @@ const MAX_CAPTURE_BYTES = 16 * 1024 * 1024;
 /** A request, parsed and checked, ready to go upstream. */
 export interface PreparedRequest {
   ctx: CallContext;
-  /** Body to forward: bytes as received (or re-serialised when the proxy added an option), or the raw stream. */
+  /** Body to forward: bytes as received (or with one option added), or the raw stream. */
   body: Buffer | Readable | undefined;
   /** The proxy added stream_options.include_usage and must hide its effect from the caller. */
   injectedUsage: boolean;
+  /** The forwarded body is no longer the caller's encoded one: drop Content-Encoding upstream. */
+  decodedBody: boolean;
 }
+
+const INVALID_JSON =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)";
 
 /** Reads and validates the caller's request. Throws ProxyError (4xx) for what upstream would refuse. */
 export async function prepareRequest(req: Request, ctx: CallContext, limit: number): Promise<PreparedRequest> {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' && !req.headers['content-length']) {
-    ctx.stream = /(?:^|&)stream=true(?:&|$)/.test(ctx.path.split('?')[1] ?? '');
-    return { ctx, body: undefined, injectedUsage: false };
+  const prepared = (body: PreparedRequest['body'], injectedUsage = false, decodedBody = false): PreparedRequest => ({
+    ctx,
+    body,
+    injectedUsage,
+    decodedBody,
+  });
+  if (hasDotSegment(ctx.path)) throw badRequest(`Invalid URL (${req.method} ${ctx.path.split('?')[0]})`, null, 'invalid_url');
+  const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+  if (req.method !== 'POST') {
+    // Only the Responses API streams on a GET (`/responses/{id}?stream=true`).
+    ctx.stream = ctx.endpoint.startsWith('responses') && /(?:^|&)stream=true(?:&|$)/.test(ctx.path.split('?')[1] ?? '');
+    return prepared(hasBody ? limitStream(req, limit) : undefined);
   }
-  if (!isJsonRequest(req)) return { ctx, body: limitStream(req, limit), injectedUsage: false };
+  if (!isJsonRequest(req)) return prepared(limitStream(req, limit));
   const raw = await readBody(req, limit);
-  if (raw.length === 0) {
+  const text = (await decodeBody(raw, req.headers['content-encoding'], limit)).toString('utf8');
+  if (text.length === 0) {
     if (MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
-    return { ctx, body: raw, injectedUsage: false };
+    return prepared(raw);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
-    throw badRequest(
-      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)',
-      null,
-      'invalid_json',
-    );
+    throw badRequest(INVALID_JSON, null, 'invalid_json');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
@@ -62,10 +75,50 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
   const opts = json['stream_options'] as Record<string, unknown> | undefined;
   if (ctx.stream && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') && opts?.['include_usage'] !== true) {
     // Without this option a chat stream carries no usage at all; ask for it and hide it again.
-    const withUsage = { ...json, stream_options: { ...(opts ?? {}), include_usage: true } };
-    return { ctx, body: Buffer.from(JSON.stringify(withUsage)), injectedUsage: true };
+    return prepared(Buffer.from(withIncludeUsage(text, json)), true, true);
   }
-  return { ctx, body: raw, injectedUsage: false };
+  return prepared(raw);
+}
+
+/**
+ * The caller's JSON text with `stream_options.include_usage: true`. The member is spliced into the
+ * text rather than re-serialising the body, so numbers JSON.parse cannot hold exactly (a 20-digit
+ * seed) and the caller's formatting reach upstream unchanged.
+ */
+function withIncludeUsage(text: string, json: Record<string, unknown>): string {
+  const opts = json['stream_options'];
+  if (opts === undefined) {
+    const brace = text.indexOf('{');
+    return `${text.slice(0, brace + 1)}"stream_options":{"include_usage":true},${text.slice(brace + 1)}`;
+  }
+  // Rare: the caller sent stream_options without include_usage; rebuild only that member's value.
+  return JSON.stringify({ ...json, stream_options: { ...(opts as object), include_usage: true } });
+}
+
+/** Content-Encoding of a request body, undone for parsing; the limit applies to the decoded size too. */
+async function decodeBody(raw: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const e = (encoding ?? '').trim().toLowerCase();
+  if (e === '' || e === 'identity') return raw;
+  const opts = { maxOutputLength: limit };
+  try {
+    if (e === 'gzip' || e === 'x-gzip') return await promisify(gunzip)(raw, opts);
+    if (e === 'deflate') return await promisify(inflate)(raw, opts);
+    if (e === 'br') return await promisify(brotliDecompress)(raw, opts);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ProxyError(413, `Request body exceeds the proxy's limit of ${limit} bytes (BODY_LIMIT_BYTES) once decompressed.`, 'invalid_request_error', 'request_too_large', null, false);
+    }
+    throw badRequest(`The request body could not be decoded as ${e}.`, null, 'invalid_content_encoding');
+  }
+  throw new ProxyError(415, `Unsupported Content-Encoding: ${e}.`, 'invalid_request_error', 'unsupported_content_encoding', null, false);
+}
+
+/** `.` or `..` path segments (also percent-encoded) would be resolved away before reaching upstream. */
+function hasDotSegment(path: string): boolean {
+  return path
+    .split('?')[0]!
+    .split('/')
+    .some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
 }
 
 function limitStream(req: Request, limit: number): Readable {
@@ -83,7 +136,7 @@ function limitStream(req: Request, limit: number): Readable {
 
 /** Forwards a prepared request upstream and streams the answer back; resolves with what to log. */
 export async function forward(deps: AppDeps, req: Request, res: Response, prepared: PreparedRequest, tap?: ResponseTap): Promise<CallOutcome> {
-  const { ctx, body, injectedUsage } = prepared;
+  const { ctx, body, injectedUsage, decodedBody } = prepared;
   const abort = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) {
@@ -98,6 +151,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
     identityEncoding: PARSED.has(ctx.endpoint),
     bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
   });
+  if (decodedBody) delete headers['content-encoding'];
   ctx.upstreamSentAt = performance.now();
   deps.metrics.overheadSeconds.observe((ctx.upstreamSentAt - ctx.startedAt) / 1000);
   let upstream;
@@ -122,6 +176,8 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
   for (const [name, value] of Object.entries(outHeaders)) res.setHeader(name, value);
   let usage: Usage | undefined;
   let errorType: string | null = status >= 400 ? `upstream_${status}` : null;
+  // Outside the try: a cut stream's text so far is what its completion tokens are estimated from.
+  const observer = new SseObserver();
   let responseModel: string | undefined;
   try {
     if (isSse) {
@@ -130,7 +186,6 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       res.removeHeader('content-length');
       res.flushHeaders();
       res.socket?.setNoDelay(true);
-      const observer = new SseObserver();
       const splitter = injectedUsage ? new SseEventSplitter() : undefined;
       const decoder = new StringDecoder('utf8');
       for await (const chunk of upstream.body) {
@@ -198,12 +253,12 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       }
     }
     tap?.onEnd?.({ complete: false, usage });
-    if (isSse) usage = usage ?? estimateUsage(promptTextOf(ctx.json), '');
+    if (isSse) usage = observer.usage ?? estimateUsage(promptTextOf(ctx.json), observer.text);
     upstream.body.destroy();
   } finally {
     res.off('close', onClose);
   }
-  if (isSse && !usage && status < 400) usage = estimateUsage(promptTextOf(ctx.json), '');
+  if (isSse && !usage && status < 400) usage = estimateUsage(promptTextOf(ctx.json), observer.text);
   return { status, usage, cacheStatus: 'bypass', upstreamRequestId, errorType, responseModel };
 }
 
