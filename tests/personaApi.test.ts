@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { loggedRows, startStack, type Stack } from './support/stack.js';
@@ -90,5 +92,120 @@ describe('persona and chat-stream endpoints: validation and call-log rows', () =
       expect(res.status).toBe(400);
       expect(res.body.error.type).toBe('invalid_request_error');
     }
+  });
+});
+
+/** An upstream that answers a chat stream with two content chunks and then, by the last message: goes silent ('silent') or drops the connection ('cut'). */
+async function stallingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const chunk = (content: string) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content }, logprobs: null, finish_reason: null }], usage: null })}\n\n`;
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(raw) as { messages: Array<{ content: string }> };
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_stall' });
+      res.write(chunk('The first forty characters of an answer '));
+      res.write(chunk('and forty more before the upstream stops.'));
+      if (body.messages.at(-1)!.content === 'cut') setTimeout(() => res.socket?.destroy(), 30);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** The row of one request, waiting for it: a request the client left is logged after it left. */
+async function rowOf(stack: Stack, requestId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const [row] = await loggedRows(stack, 'request_id = $1', [requestId]);
+    if (row) return row;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`no row for ${requestId}`);
+}
+
+const lastEvent = (text: string) => text.split('\n\n').filter(Boolean).at(-1)!;
+
+describe('chat/stream: an upstream that stalls or is cut', () => {
+  const messages = (last: string) => [{ role: 'user', content: 'Tell me a story about a cache that never forgets.' }, { role: 'user', content: last }];
+
+  describe('idle timeout on the fake upstream (one chunk a second, UPSTREAM_TIMEOUT_MS=300)', () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack({ OPENAI_API_KEY: 'sk-slow', UPSTREAM_TIMEOUT_MS: '300' }, { chunkDelayMs: 1000 });
+    });
+    afterAll(() => stack.close());
+
+    it('ends with an upstream_timeout error event within the timeout, logged with estimated usage', async () => {
+      const started = Date.now();
+      const res = await request(stack.app).post('/api/chat/stream').send({ messages: messages('go on') }).expect(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(JSON.parse(lastEvent(res.text).slice('data: '.length))).toEqual({
+        error: { message: expect.any(String), type: 'timeout_error', param: null, code: 'upstream_timeout' },
+      });
+      const row = await rowOf(stack, res.headers['x-tollgate-request-id']!);
+      expect(row).toMatchObject({ endpoint: 'chat.stream', status_code: 200, usage_source: 'estimated', error_type: 'upstream_timeout', client_aborted: false });
+      expect(row['tokens_prompt']).toBeGreaterThan(0);
+      expect(row['tokens_completion']).toBe(0); // the one chunk sent carried no text
+    });
+  });
+
+  describe('a stalling or cut upstream', () => {
+    let upstream: Awaited<ReturnType<typeof stallingUpstream>>;
+    let stack: Stack;
+    beforeAll(async () => {
+      upstream = await stallingUpstream();
+      stack = await startStack({ OPENAI_API_KEY: 'sk-stall', UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_BASE_URL: upstream.url });
+    });
+    afterAll(async () => {
+      await stack.close();
+      await upstream.close();
+    });
+    // The prompt's text is both messages (≈ 49 + 5 chars); the relayed text is 81 characters (≈ 21 tokens).
+    const relayedTokens = Math.ceil('The first forty characters of an answer and forty more before the upstream stops.'.length / 4);
+
+    it('silent after two chunks: ends after UPSTREAM_TIMEOUT_MS with upstream_timeout, completion tokens from the relayed text', async () => {
+      const started = Date.now();
+      const res = await request(stack.app).post('/api/chat/stream').send({ messages: messages('silent') }).expect(200);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(res.text).toContain('and forty more');
+      expect(lastEvent(res.text)).toContain('"code":"upstream_timeout"');
+      const row = await rowOf(stack, res.headers['x-tollgate-request-id']!);
+      expect(row).toMatchObject({ status_code: 200, usage_source: 'estimated', error_type: 'upstream_timeout', tokens_completion: relayedTokens });
+      expect(row['tokens_prompt']).toBeGreaterThan(10);
+      expect(row['cost_usd']).toBeGreaterThan(0);
+    });
+
+    it('cut after two chunks: ends with an upstream_interrupted error event, estimated usage', async () => {
+      const res = await request(stack.app).post('/api/chat/stream').send({ messages: messages('cut') }).expect(200);
+      expect(JSON.parse(lastEvent(res.text).slice('data: '.length))).toEqual({
+        error: { message: 'The upstream stream was interrupted.', type: 'server_error', param: null, code: 'upstream_interrupted' },
+      });
+      const row = await rowOf(stack, res.headers['x-tollgate-request-id']!);
+      expect(row).toMatchObject({ status_code: 200, usage_source: 'estimated', error_type: 'upstream_interrupted', tokens_completion: relayedTokens });
+      expect(row['tokens_prompt']).toBeGreaterThan(10);
+    });
+
+    it('a client that leaves mid-stream: client_aborted, estimated usage', async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${stack.proxyUrl.replace(/\/v1$/, '')}/api/chat/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: messages('silent') }),
+        signal: ac.signal,
+      });
+      const reader = res.body!.getReader();
+      let seen = '';
+      while (!seen.includes('and forty more')) seen += new TextDecoder().decode((await reader.read()).value);
+      ac.abort();
+      const row = await rowOf(stack, res.headers.get('x-tollgate-request-id')!);
+      expect(row).toMatchObject({ status_code: 200, usage_source: 'estimated', error_type: 'client_aborted', client_aborted: true, tokens_completion: relayedTokens });
+    });
   });
 });

@@ -18,7 +18,7 @@ import { recordCall } from '../proxy/callRecord.js';
 import { analyseStream } from '../sse/assemble.js';
 import { sseErrorEvent } from '../sse/broadcaster.js';
 import { replayableHeaders, sendStored } from '../sse/stored.js';
-import { fromCompletionUsage } from '../usage/extract.js';
+import { estimateUsage, fromCompletionUsage, promptTextOf } from '../usage/extract.js';
 
 export const CHAT_STREAM_PATH = '/api/chat/stream';
 const ENDPOINT = 'chat.stream';
@@ -43,7 +43,10 @@ const bodySchema = z.object({
  * ending with `data: [DONE]`. Model defaults to CHAT_STREAM_MODEL. Logs one `chat.stream` row with
  * the stream's usage and cost. An `Idempotency-Key` stores the recorded stream (only a cleanly
  * finished one) and replays it with `Idempotent-Replayed: true`. A client that disconnects
- * cancels the upstream call (logged client_aborted).
+ * cancels the upstream call (logged client_aborted). An upstream that sends nothing for
+ * UPSTREAM_TIMEOUT_MS between chunks is cancelled, and the stream ends with an SSE error event
+ * (`upstream_timeout`); a cut stream ends with one too (`upstream_interrupted`). Such a row has
+ * usage_source 'estimated': the prompt from the request, the completion from the text relayed.
  */
 export function chatStreamRouter(deps: AppDeps, services: { idempotency: IdempotencyStore }): express.Router {
   const router = express.Router();
@@ -128,8 +131,20 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
       const decoder = new TextDecoder();
       let transcript = '';
       let failed = false;
+      // The SDK's timeout covers the wait for the response head only; between chunks it is ours.
+      let idleTimer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const armIdle = () => {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, cfg.UPSTREAM_TIMEOUT_MS);
+      };
+      armIdle();
       try {
         for await (const bytes of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+          armIdle();
           const text = decoder.decode(bytes, { stream: true });
           if (text === '') continue;
           ctx.firstByteAt ??= performance.now();
@@ -139,20 +154,33 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
         transcript += decoder.decode();
       } catch (err) {
         failed = true;
-        if (!ctx.clientAborted) {
-          deps.logger.warn({ err: (err as Error)?.message, requestId: ctx.requestId }, 'chat stream cut short upstream');
-          if (!res.writableEnded && !res.destroyed) res.write(sseErrorEvent('The upstream stream was interrupted.'));
-        }
+        if (!ctx.clientAborted) deps.logger.warn({ err: (err as Error)?.message, timedOut, requestId: ctx.requestId }, 'chat stream cut short upstream');
+      } finally {
+        clearTimeout(idleTimer);
       }
       ctx.upstreamEndedAt = performance.now();
-      if (!res.writableEnded) res.end();
 
       const outcome = analyseStream('chat', transcript);
-      const usage = fromCompletionUsage(outcome.usage);
+      // A stream that ended without [DONE] and finished choices was cut, even without a socket error.
+      const cut = failed || (!outcome.complete && !outcome.errored);
+      const errorType = ctx.clientAborted ? 'client_aborted' : timedOut ? 'upstream_timeout' : cut ? 'upstream_interrupted' : outcome.errored ? 'stream_error' : null;
+      if (!res.writableEnded && !res.destroyed) {
+        // The SDK turns an error event into an APIError instead of waiting for a [DONE] that never comes.
+        if (errorType === 'upstream_timeout') {
+          res.write(sseErrorEvent(`The upstream API sent nothing for ${cfg.UPSTREAM_TIMEOUT_MS} ms.`, 'timeout_error', 'upstream_timeout'));
+        } else if (errorType === 'upstream_interrupted') {
+          res.write(sseErrorEvent('The upstream stream was interrupted.', 'server_error', 'upstream_interrupted'));
+        }
+      }
+      if (!res.writableEnded) res.end();
+
+      // Without the usage chunk (a cut stream, a client that left), what was paid for is estimated:
+      // the prompt from the request, the completion from the text relayed so far.
+      const usage = fromCompletionUsage(outcome.usage) ?? estimateUsage(promptTextOf(parsed.data), completionTextOf(outcome.json));
       const responseModel = typeof outcome.json?.['model'] === 'string' ? (outcome.json['model'] as string) : undefined;
       if (lease) {
-        if (outcome.complete && !failed && !ctx.clientAborted) {
-          const cost = usage ? (costUsd(deps.prices, responseModel ?? model, usage) ?? costUsd(deps.prices, model, usage)) : null;
+        if (outcome.complete && errorType === null) {
+          const cost = costUsd(deps.prices, responseModel ?? model, usage) ?? costUsd(deps.prices, model, usage);
           await services.idempotency.complete(lease, { status: 200, headers, contentType: 'text/event-stream; charset=utf-8', sseText: transcript }, cost);
         } else await services.idempotency.release(lease);
         lease = undefined;
@@ -162,7 +190,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
         usage,
         cacheStatus: key !== undefined ? 'miss' : 'bypass',
         upstreamRequestId: headers['x-request-id'] ?? null,
-        errorType: failed || outcome.errored ? 'stream_error' : null,
+        errorType,
         ...(responseModel ? { responseModel } : {}),
       });
     } catch (err) {
@@ -175,4 +203,14 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
   });
 
   return router;
+}
+
+/** The text of an assembled chat completion's choices (content, refusal, tool-call arguments), for estimating its tokens. */
+function completionTextOf(json: Record<string, unknown> | undefined): string {
+  const choices = Array.isArray(json?.['choices']) ? (json['choices'] as Array<{ message?: Record<string, unknown> }>) : [];
+  const messages = choices.map(({ message = {} }) => ({
+    ...message,
+    content: [message['content'], message['refusal']].filter((v): v is string => typeof v === 'string'),
+  }));
+  return promptTextOf({ messages });
 }
