@@ -40,6 +40,8 @@ interface Recorded {
   /** Raw upstream SSE text (with any usage the proxy asked for). */
   sseText?: string;
   json?: unknown;
+  /** The JSON answer's exact text. */
+  text?: string;
   complete: boolean;
   usage?: Usage;
 }
@@ -58,7 +60,10 @@ function storedFromRecording(rec: Recorded, injectedUsage: boolean): StoredRespo
   if (rec.sseText !== undefined) {
     if (!rec.complete) return undefined;
     stored.sseText = injectedUsage ? stripChatUsage(rec.sseText) : rec.sseText;
-  } else if (rec.json !== undefined) stored.bodyJson = rec.json;
+  } else if (rec.json !== undefined) {
+    stored.bodyJson = rec.json;
+    if (rec.text !== undefined) stored.bodyText = rec.text;
+  }
   else stored.bodyText = '';
   return stored;
 }
@@ -80,6 +85,7 @@ function recorder(): { tap: ResponseTap; result: Recorded } {
       result.complete = end.complete;
       result.usage = end.usage;
       result.json = end.json;
+      result.text = end.text;
       if (chunks.length) result.sseText = chunks.join('');
     },
   };

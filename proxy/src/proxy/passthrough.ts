@@ -224,9 +224,11 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       ctx.upstreamEndedAt = performance.now();
       res.end();
       let parsed: unknown;
+      let bodyText: string | undefined;
       if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
+        bodyText = Buffer.concat(captured).toString('utf8');
         try {
-          parsed = JSON.parse(Buffer.concat(captured).toString('utf8'));
+          parsed = JSON.parse(bodyText);
         } catch {
           parsed = undefined;
         }
@@ -236,7 +238,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
         const m = (parsed as Record<string, unknown>)['model'];
         if (typeof m === 'string') responseModel = m;
       }
-      tap?.onEnd?.({ complete: status < 300, usage, json: parsed });
+      tap?.onEnd?.({ complete: status < 300, usage, json: parsed, text: parsed === undefined ? undefined : bodyText });
     }
   } catch (err) {
     ctx.upstreamEndedAt ??= performance.now();
@@ -266,7 +268,8 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
 export interface ResponseTap {
   onHead?(status: number, headers: Record<string, string | string[] | undefined>): void;
   onChunk?(text: string): void;
-  onEnd?(end: { complete: boolean; usage: Usage | undefined; json?: unknown }): void;
+  /** `text`: a JSON answer exactly as upstream sent it, so replays can be byte for byte. */
+  onEnd?(end: { complete: boolean; usage: Usage | undefined; json?: unknown; text?: string }): void;
   /** Asked when the caller disconnects: true keeps the upstream call going for others. */
   keepUpstream?(): boolean;
 }
