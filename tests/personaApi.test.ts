@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { upstreamError } from '../proxy/src/personas/upstream.js';
 import { loggedRows, startStack, type Stack } from './support/stack.js';
 
 describe('persona and chat-stream endpoints: validation and call-log rows', () => {
@@ -95,7 +96,11 @@ describe('persona and chat-stream endpoints: validation and call-log rows', () =
   });
 });
 
-/** An upstream that answers a chat stream with two content chunks and then, by the last message: goes silent ('silent') or drops the connection ('cut'). */
+/**
+ * A misbehaving upstream. A chat stream gets two content chunks and then, by the last message,
+ * silence ('silent') or a dropped connection ('cut'). A persona generation (not streamed) gets,
+ * by `leadData.mode`, a 200 without choices ('no-choices') or a 200 whose JSON is cut ('bad-json').
+ */
 async function stallingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const chunk = (content: string) =>
     `data: ${JSON.stringify({ id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content }, logprobs: null, finish_reason: null }], usage: null })}\n\n`;
@@ -103,7 +108,12 @@ async function stallingUpstream(): Promise<{ url: string; close(): Promise<void>
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
-      const body = JSON.parse(raw) as { messages: Array<{ content: string }> };
+      const body = JSON.parse(raw) as { stream?: boolean; messages: Array<{ content: string }> };
+      if (!body.stream) {
+        const mode = (JSON.parse(body.messages.at(-1)!.content) as { leadData: { mode: string } }).leadData.mode;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(mode === 'no-choices' ? JSON.stringify({ id: 'chatcmpl-odd', object: 'chat.completion', created: 1, model: 'gpt-4o-mini' }) : '{"id": "chatcmpl-odd", "choi');
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_stall' });
       res.write(chunk('The first forty characters of an answer '));
       res.write(chunk('and forty more before the upstream stops.'));
@@ -192,6 +202,20 @@ describe('chat/stream: an upstream that stalls or is cut', () => {
       expect(row['tokens_prompt']).toBeGreaterThan(10);
     });
 
+    it.each([
+      ['no-choices', 'The upstream API returned a response without choices.'],
+      ['bad-json', 'The upstream API returned a response that could not be read.'],
+    ])('personas: a 200 from upstream that is unusable (%s) is a 502 that names the problem, not our internals', async (mode, message) => {
+      const res = await request(stack.app)
+        .post('/api/personas/generate')
+        .send({ email: 'rep@example.com', leadData: { mode }, config: { numPersonas: 2 } })
+        .expect(502);
+      expect(res.body).toEqual({ error: { message, type: 'server_error', param: null, code: 'invalid_upstream_output' } });
+      expect(res.text).not.toMatch(/Cannot read|undefined|Unexpected|position|SyntaxError|TypeError/);
+      const row = await rowOf(stack, res.headers['x-tollgate-request-id']!);
+      expect(row).toMatchObject({ status_code: 502, error_type: 'invalid_upstream_output' });
+    });
+
     it('a client that leaves mid-stream: client_aborted, estimated usage', async () => {
       const ac = new AbortController();
       const res = await fetch(`${stack.proxyUrl.replace(/\/v1$/, '')}/api/chat/stream`, {
@@ -206,6 +230,14 @@ describe('chat/stream: an upstream that stalls or is cut', () => {
       ac.abort();
       const row = await rowOf(stack, res.headers.get('x-tollgate-request-id')!);
       expect(row).toMatchObject({ status_code: 200, usage_source: 'estimated', error_type: 'client_aborted', client_aborted: true, tokens_completion: relayedTokens });
+    });
+  });
+});
+
+describe('upstreamError', () => {
+  it('never passes on the message of an error that is not the API\'s', () => {
+    expect(upstreamError(new TypeError("Cannot read properties of undefined (reading '0')")).body()).toEqual({
+      error: { message: 'The request failed inside Tollgate; it has been logged.', type: 'server_error', param: null, code: 'internal_error' },
     });
   });
 });

@@ -1,4 +1,4 @@
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import { ProxyError } from '../errors.js';
 import { fromCompletionUsage } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
@@ -41,8 +41,17 @@ export async function generatePersonas(
       ],
       response_format: { type: 'json_schema', json_schema: { name: 'personas', strict: true, schema: personasJsonSchema(n) } },
     })
-    .withResponse();
+    .withResponse()
+    .catch((err: unknown) => {
+      // The SDK's own errors (API statuses, timeouts) are classified by upstreamError; anything
+      // else thrown here (e.g. a body that is not JSON) is upstream's malformed answer.
+      if (err instanceof OpenAI.OpenAIError) throw err;
+      throw Object.assign(unreadable(), { cause: err });
+    });
   const upstreamMs = performance.now() - started;
+  if (!Array.isArray(data?.choices) || data.choices.length === 0) {
+    throw new ProxyError(502, 'The upstream API returned a response without choices.', 'server_error', 'invalid_upstream_output', null, true);
+  }
   const choice = data.choices[0];
   const content = choice?.message?.content;
   if (!content) {
@@ -68,6 +77,10 @@ export async function generatePersonas(
     upstreamRequestId: request_id ?? null,
     upstreamMs,
   };
+}
+
+function unreadable(): ProxyError {
+  return new ProxyError(502, 'The upstream API returned a response that could not be read.', 'server_error', 'invalid_upstream_output', null, true);
 }
 
 function invalidOutput(why: string): ProxyError {

@@ -195,7 +195,9 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
       return sendOutcome(res, ctx, out);
     } catch (err) {
       const e = upstreamError(err);
-      if (!(err instanceof ProxyError) && e.status >= 500) deps.logger.warn({ err: (err as Error)?.message, requestId: ctx.requestId }, 'persona generation failed');
+      // What the caller does not see (a JS error, a malformed upstream body) goes to the log.
+      const hidden = err instanceof ProxyError ? err.cause : err;
+      if (hidden !== undefined && e.status >= 500) deps.logger.warn({ err: (hidden as Error)?.message ?? String(hidden), requestId: ctx.requestId }, 'persona generation failed');
       sendError(res, e);
       log(ctx, e.status, { cacheStatus: 'bypass', errorType: e.code ?? e.type });
     }

@@ -17,7 +17,10 @@ export function openaiFor(deps: AppDeps, credential: string | undefined): OpenAI
   return new OpenAI({ apiKey, baseURL: deps.config.UPSTREAM_BASE_URL, timeout: deps.config.UPSTREAM_TIMEOUT_MS, maxRetries: 1 });
 }
 
-/** An SDK failure as the ProxyError to answer: upstream 4xx as they were, 5xx as 502, timeouts 504. */
+/**
+ * An SDK failure as the ProxyError to answer: upstream 4xx as they were, 5xx as 502, timeouts 504.
+ * Errors that are not the API's (a malformed answer, a bug, the database) never pass their message on.
+ */
 export function upstreamError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
@@ -31,13 +34,21 @@ export function upstreamError(err: unknown): ProxyError {
   }
   if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
     const status = err.status;
-    if (status === 429) return new ProxyError(429, err.message, 'rate_limit_error', err.code ?? 'rate_limit_exceeded', null, true);
+    // The API's own message, without the SDK's "400 " prefix.
+    const apiMessage = (err.error as { message?: unknown } | undefined)?.message;
+    const message = typeof apiMessage === 'string' && apiMessage !== '' ? apiMessage : err.message;
+    if (status === 429) return new ProxyError(429, message, 'rate_limit_error', err.code ?? 'rate_limit_exceeded', null, true);
     if (status >= 400 && status < 500) {
-      return new ProxyError(status, err.message, (err.type ?? 'invalid_request_error') as OpenAIErrorType, err.code ?? null, err.param ?? null, false);
+      return new ProxyError(status, message, (err.type ?? 'invalid_request_error') as OpenAIErrorType, err.code ?? null, err.param ?? null, false);
     }
-    return new ProxyError(502, `The upstream API failed (${status}): ${err.message}`, 'server_error', 'upstream_error', null, true);
+    return new ProxyError(502, `The upstream API failed (${status}): ${message}`, 'server_error', 'upstream_error', null, true);
   }
-  return new ProxyError(502, `Upstream call failed: ${(err as Error)?.message ?? String(err)}`, 'server_error', 'upstream_error', null, true);
+  // Anything else is not for the caller to read (a JS error's message names our internals); the
+  // routes log it. Other SDK errors mean upstream answered something the SDK could not use.
+  if (err instanceof OpenAI.OpenAIError) {
+    return new ProxyError(502, 'The upstream API returned a response that could not be read.', 'server_error', 'upstream_error', null, true);
+  }
+  return new ProxyError(500, 'The request failed inside Tollgate; it has been logged.', 'server_error', 'internal_error', null, true);
 }
 
 /** Whether upstream itself answered with this error (an HTTP status), so it is the request's final answer. */
