@@ -71,6 +71,35 @@ describe('persona and chat-stream endpoints: validation and call-log rows', () =
     expect(rows).toEqual([{ hit_count: 1, cost_usd: m!['cost_usd'] }]);
   });
 
+  it('hits and replays are the miss\'s text but for the two flags; replay rows carry the original tokens', async () => {
+    const auth = `Bearer sk-${randomUUID()}`;
+    const body = { ...valid, leadData: { plan: 'enterprise', seats: 40 }, config: { numPersonas: 3 } };
+    const post = (b: object, key?: string) => {
+      const r = api().post('/api/personas/generate').set('authorization', auth);
+      return (key ? r.set('idempotency-key', key) : r).send(b).expect(200);
+    };
+    const key = `k-${randomUUID()}`;
+    const miss = await post(body, key);
+    const keyed = await post(body, key);
+    const hit = await post({ ...body, email: 'another@example.com' });
+    await post({ ...body, email: 'third@example.com' });
+    const dup = await post({ ...body, email: 'third@example.com' });
+    const flags = (text: string) => text.replace('"fromCache":true,"fromIdempotentCache":true', '"fromCache":false,"fromIdempotentCache":false').replace('"fromCache":true,"fromIdempotentCache":false', '"fromCache":false,"fromIdempotentCache":false');
+    expect(miss.text).toMatch(/^\{"personas":\[\{"name":.*"fromCache":false,"fromIdempotentCache":false\}$/);
+    expect(keyed.headers['idempotent-replayed']).toBe('true');
+    expect(flags(keyed.text)).toBe(miss.text);
+    expect(flags(hit.text)).toBe(miss.text);
+    expect(dup.body.fromIdempotentCache).toBe(true);
+    expect(flags(dup.text)).toBe(miss.text);
+
+    const [m] = await loggedRows(stack, 'request_id = $1', [miss.headers['x-tollgate-request-id']]);
+    for (const res of [keyed, dup]) {
+      const [r] = await loggedRows(stack, 'request_id = $1', [res.headers['x-tollgate-request-id']]);
+      expect(r).toMatchObject({ cache_status: 'idempotent_replay', cost_usd: 0 });
+      if (res === keyed) expect(r).toMatchObject({ tokens_prompt: m!['tokens_prompt'], tokens_completion: m!['tokens_completion'], usage_source: 'reported' });
+    }
+  });
+
   it('chat/stream streams upstream data lines and logs a chat.stream row with usage', async () => {
     const res = await api()
       .post('/api/chat/stream')

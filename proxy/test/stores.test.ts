@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import express from 'express';
+import request from 'supertest';
 import { testPool } from '../../tests/support/db.js';
 import { cleanupExpired } from '../src/cache/cleanup.js';
-import { ResponseCache } from '../src/cache/store.js';
+import { entryAsStored, ResponseCache } from '../src/cache/store.js';
+import { sendStored, type StoredResponse } from '../src/sse/stored.js';
 import { CoalesceTimeoutError, SingleFlight } from '../src/coalesce/singleFlight.js';
 import type { Pool } from '../src/db/pool.js';
 import { ProxyError } from '../src/errors.js';
@@ -290,5 +293,87 @@ describe('ResponseCache', () => {
     expect(cache.memoryEntries).toBe(2);
     expect((await cache.get(tenant, 'a'))!.fromMemory).toBe(false);
     await cache.close();
+  });
+});
+
+describe('stored answers replay byte for byte (jsonb reorders members)', () => {
+  // Members in an order jsonb does not keep (it sorts shorter keys first).
+  const text = '{"id":"chatcmpl-9","object":"chat.completion","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8,"prompt_tokens_details":{"cached_tokens":0}},"service_tier":"default"}';
+  const raw = { status: 200, headers: { 'x-request-id': 'req_raw' }, contentType: 'application/json', bodyJson: JSON.parse(text) as unknown, bodyText: text };
+
+  /** What a caller receives for a stored response. */
+  async function sent(stored: StoredResponse): Promise<string> {
+    const app = express();
+    app.get('/', (_req, res) => sendStored(res, stored));
+    return (await request(app).get('/').buffer(true).parse((res, cb) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => cb(null, body));
+    })).body as string;
+  }
+
+  it('the jsonb copy alone would not be the same text', async () => {
+    const { rows } = await pool.query<{ j: unknown }>('SELECT $1::jsonb AS j', [text]);
+    expect(JSON.stringify(rows[0]!.j)).not.toBe(text);
+  });
+
+  it('Idempotency-Key and key-less dedup replays send the stored text, with the original usage', async () => {
+    const store = new IdempotencyStore(pool);
+    const req = idemRequest();
+    const owner = await store.begin(req);
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    const usage = { promptTokens: 3, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0, totalTokens: 8, source: 'reported' as const };
+    await store.complete(owner.lease, raw, 0.001, usage);
+    const replay = await store.begin(req);
+    if (replay.kind !== 'replay') throw new Error('expected replay');
+    expect(replay.stored).toEqual(raw);
+    expect(replay.usage).toEqual(usage);
+    expect(await sent(replay.stored)).toBe(text);
+
+    const dedup = idemRequest({ keyHash: null, requestHash: dedupRequestHash(`fp_${randomUUID()}`) });
+    await store.record(dedup, raw, null);
+    const found = await store.findCompleted(dedup.tenant, dedup.requestHash);
+    expect(found!.stored.bodyText).toBe(text);
+    expect(found!.usage).toBeUndefined();
+    // response_json stays filled for the monitoring queries.
+    const { rows } = await pool.query('SELECT response_json FROM request_log WHERE tenant = $1', [req.tenant]);
+    expect(rows[0].response_json).toEqual(JSON.parse(text));
+  });
+
+  it('a stored 4xx replays as it was first sent', async () => {
+    const store = new IdempotencyStore(pool);
+    const req = idemRequest();
+    const owner = await store.begin(req);
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    const error = new ProxyError(400, 'Bad thing.', 'invalid_request_error', 'bad_thing', 'messages');
+    await store.fail(owner.lease, error, true);
+    const replay = await store.begin(req);
+    if (replay.kind !== 'replay') throw new Error('expected replay');
+    expect(await sent(replay.stored)).toBe(JSON.stringify(error.body()));
+  });
+
+  it('a response-cache hit from Postgres sends the stored text; bodyJson stays for synthesising streams', async () => {
+    const writer = new ResponseCache(pool, { lruEntries: 10 });
+    const reader = new ResponseCache(pool, { lruEntries: 10 });
+    const tenant = `t_${randomUUID()}`;
+    const base = { tenant, path: '/v1/chat/completions', endpoint: 'chat.completions', model: 'gpt-4o-mini', status: 200, headers: {}, costUsd: null, ttlSeconds: 60 };
+    await writer.put({ ...base, key: 'both', bodyJson: JSON.parse(text), bodyText: text });
+    // Only the text: bodyJson is parsed from it.
+    const onlyText = await writer.put({ ...base, key: 'text', bodyJson: undefined, bodyText: text });
+    expect(onlyText.bodyJson).toEqual(JSON.parse(text));
+    for (const key of ['both', 'text']) {
+      const hit = (await reader.get(tenant, key))!;
+      expect(hit.fromMemory).toBe(false);
+      expect(hit.entry.bodyText).toBe(text);
+      expect(hit.entry.bodyJson).toEqual(JSON.parse(text));
+      expect(await sent(entryAsStored(hit.entry))).toBe(text);
+    }
+    // An entry without text (older rows) still answers its JSON.
+    await writer.put({ ...base, key: 'json', bodyJson: { a: 1 } });
+    const old = (await reader.get(tenant, 'json'))!;
+    expect(old.entry.bodyText).toBeUndefined();
+    expect(await sent(entryAsStored(old.entry))).toBe('{"a":1}');
+    await writer.close();
+    await reader.close();
   });
 });

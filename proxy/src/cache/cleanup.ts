@@ -37,9 +37,9 @@ export async function cleanupExpired(pool: Pool, opts: CleanupOptions = {}): Pro
       `DELETE FROM persona_cache WHERE id IN (SELECT id FROM persona_cache WHERE expires_at <= now() LIMIT $1)`,
     ),
     requestLog: await del(
-      `UPDATE request_log SET response_json = NULL, response_text = NULL, response_headers = NULL
+      `UPDATE request_log SET response_json = NULL, response_text = NULL, response_raw = NULL, response_headers = NULL
         WHERE id IN (SELECT id FROM request_log WHERE expires_at <= now() AND state = 'completed'
-                       AND (response_json IS NOT NULL OR response_text IS NOT NULL) LIMIT $1)`,
+                       AND (response_json IS NOT NULL OR response_text IS NOT NULL OR response_raw IS NOT NULL) LIMIT $1)`,
     ),
     requestLogDeleted: await del(
       `DELETE FROM request_log WHERE id IN (SELECT id FROM request_log

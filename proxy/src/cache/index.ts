@@ -8,11 +8,13 @@
  *   Answer header: `X-Tollgate-Cache: HIT` (+ `Age`) / `MISS` (enabled, not served from cache) / `BYPASS` (not enabled).
  * - `responseCacheKey(tenant, path, body)`: sha256 of canonical {tenant, path without /v1, body minus stream/stream_options}.
  * - `new ResponseCache(pool, {lruEntries})`: `get(tenant, key, {maxAgeSeconds}) → {entry, ageSeconds, fromMemory} | undefined`,
- *   `put({tenant, key, path, endpoint, model, status, headers, bodyJson, sseText?, usage?, costUsd, ttlSeconds})`,
+ *   `put({tenant, key, path, endpoint, model, status, headers, bodyJson, bodyText?, sseText?, usage?, costUsd, ttlSeconds})`,
  *   `delete`, `close()` (flushes batched hit counters). Store only complete 2xx answers: check with
  *   `isCompleteJson` / `analyseStream(...).complete` from ../sse. `bodyJson` must be the non-streamed
- *   form (for a stream: `analyseStream(kind, transcript).json`), `sseText` the recording.
- *   Serve a hit with `sseForRequest(kind, entry, {includeUsage: wantsUsage(body)})` when the caller streams, else `entry.bodyJson`.
+ *   form (for a stream: `analyseStream(kind, transcript).json`), `bodyText` its exact upstream text when
+ *   it came as JSON (kept in response_raw; `entryAsStored(entry)` passes it on, so a JSON hit is byte for
+ *   byte what upstream sent, from memory or from Postgres), `sseText` the recording.
+ *   Serve a hit with `sseForRequest(kind, entry, {includeUsage: wantsUsage(body)})` when the caller streams, else `sendStored(res, entryAsStored(entry))`.
  * - `cleanupExpired(pool, opts?)`, `startCleanup(pool, intervalMs, logger, opts?) → stop`: periodic deletion of expired
  *   response_cache, persona_cache, request_log and stale inflight_request rows (main.ts should start it
  *   with CACHE_CLEANUP_INTERVAL_MS).

@@ -1,8 +1,12 @@
 import type { Pool } from '../db/pool.js';
-import type { StoredResponse } from '../sse/stored.js';
+import { jsonColumnOf, type StoredResponse } from '../sse/stored.js';
 import { LruMap } from './lru.js';
 
-/** One cached answer. `bodyJson` is always the non-streamed form; `sseText` the recorded stream, if it came from one. */
+/**
+ * One cached answer. `bodyJson` is always the non-streamed form; `bodyText` its exact text when
+ * known (the upstream JSON of a non-streamed answer: a JSON hit sends it verbatim); `sseText` the
+ * recorded stream, if it came from one. A put with only `bodyText` gets `bodyJson` parsed from it.
+ */
 export interface CacheEntry {
   tenant: string;
   key: string;
@@ -12,6 +16,7 @@ export interface CacheEntry {
   status: number;
   headers: Record<string, string>;
   bodyJson: unknown;
+  bodyText?: string;
   sseText?: string;
   usage?: unknown;
   /** What the original upstream call cost (null when the model has no price): a hit's cost_saved_usd. */
@@ -36,6 +41,7 @@ interface Row {
   model: string;
   status_code: number;
   response_json: unknown;
+  response_raw: string | null;
   sse_text: string | null;
   response_headers: Record<string, string> | null;
   usage_json: unknown;
@@ -81,7 +87,7 @@ export class ResponseCache {
     if (!entry) {
       fromMemory = false;
       const { rows } = await this.pool.query<Row>(
-        `SELECT path, endpoint, model, status_code, response_json, sse_text, response_headers, usage_json, cost_usd, created_at, expires_at
+        `SELECT path, endpoint, model, status_code, response_json, response_raw, sse_text, response_headers, usage_json, cost_usd, created_at, expires_at
            FROM response_cache WHERE tenant = $1 AND cache_key = $2 AND expires_at > now()`,
         [tenant, key],
       );
@@ -96,6 +102,7 @@ export class ResponseCache {
         status: row.status_code,
         headers: row.response_headers ?? {},
         bodyJson: row.response_json,
+        ...(row.response_raw !== null ? { bodyText: row.response_raw } : {}),
         ...(row.sse_text !== null ? { sseText: row.sse_text } : {}),
         ...(row.usage_json !== null ? { usage: row.usage_json } : {}),
         costUsd: row.cost_usd,
@@ -114,11 +121,11 @@ export class ResponseCache {
   async put(p: CachePut): Promise<CacheEntry> {
     const { rows } = await this.pool.query<{ created_at: Date; expires_at: Date }>(
       `INSERT INTO response_cache (tenant, cache_key, path, endpoint, model, status_code, response_json, sse_text,
-                                   response_headers, usage_json, cost_usd, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12))
+                                   response_headers, usage_json, cost_usd, expires_at, response_raw)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12), $13)
        ON CONFLICT (tenant, cache_key) DO UPDATE SET
          path = EXCLUDED.path, endpoint = EXCLUDED.endpoint, model = EXCLUDED.model, status_code = EXCLUDED.status_code,
-         response_json = EXCLUDED.response_json, sse_text = EXCLUDED.sse_text, response_headers = EXCLUDED.response_headers,
+         response_json = EXCLUDED.response_json, response_raw = EXCLUDED.response_raw, sse_text = EXCLUDED.sse_text, response_headers = EXCLUDED.response_headers,
          usage_json = EXCLUDED.usage_json, cost_usd = EXCLUDED.cost_usd, created_at = now(), expires_at = EXCLUDED.expires_at,
          hit_count = 0, last_hit_at = NULL
        RETURNING created_at, expires_at`,
@@ -129,16 +136,18 @@ export class ResponseCache {
         p.endpoint,
         p.model,
         p.status,
-        JSON.stringify(p.bodyJson),
+        jsonColumnOf(p),
         p.sseText ?? null,
         JSON.stringify(p.headers),
         p.usage === undefined ? null : JSON.stringify(p.usage),
         p.costUsd,
         p.ttlSeconds,
+        p.bodyText ?? null,
       ],
     );
     const { ttlSeconds: _ttl, ...rest } = p;
     const entry: CacheEntry = { ...rest, createdAt: rows[0]!.created_at, expiresAt: rows[0]!.expires_at };
+    if (entry.bodyJson === undefined && entry.bodyText !== undefined) entry.bodyJson = JSON.parse(entry.bodyText);
     this.lru.set(ResponseCache.id(p.tenant, p.key), entry);
     return entry;
   }
@@ -194,7 +203,13 @@ export class ResponseCache {
   }
 }
 
-/** A cache entry as a StoredResponse (the JSON shape; see sseForRequest for streaming callers). */
+/** A cache entry as a StoredResponse (the JSON shape, its exact text when known; see sseForRequest for streaming callers). */
 export function entryAsStored(entry: CacheEntry): StoredResponse {
-  return { status: entry.status, headers: entry.headers, contentType: 'application/json', bodyJson: entry.bodyJson };
+  return {
+    status: entry.status,
+    headers: entry.headers,
+    contentType: 'application/json',
+    bodyJson: entry.bodyJson,
+    ...(entry.bodyText !== undefined ? { bodyText: entry.bodyText } : {}),
+  };
 }

@@ -89,7 +89,8 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
           sendStored(res, r.stored, { 'Idempotent-Replayed': 'true', Age: String(r.ageSeconds), 'x-tollgate-request-id': ctx.requestId });
           recordCall(deps, ctx, {
             status: r.stored.status,
-            usage: undefined,
+            // The original call's tokens, as a cache hit carries them (cost 0, cost_saved_usd its cost).
+            usage: r.stored.status === 200 ? r.usage : undefined,
             cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay',
             savedUsd: r.costUsd ?? 0,
           });
@@ -181,7 +182,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
       if (lease) {
         if (outcome.complete && errorType === null) {
           const cost = costUsd(deps.prices, responseModel ?? model, usage) ?? costUsd(deps.prices, model, usage);
-          await services.idempotency.complete(lease, { status: 200, headers, contentType: 'text/event-stream; charset=utf-8', sseText: transcript }, cost);
+          await services.idempotency.complete(lease, { status: 200, headers, contentType: 'text/event-stream; charset=utf-8', sseText: transcript }, cost, usage);
         } else await services.idempotency.release(lease);
         lease = undefined;
       }

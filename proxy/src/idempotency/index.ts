@@ -14,13 +14,16 @@
  *                       // log cache_status r.waited ? 'coalesced' : 'idempotent_replay', cost 0, cost_saved r.costUsd
  *   case 'mismatch':    throw keyMismatchError();    // 422
  *   case 'in_progress': throw keyInProgressError();  // 409 after the bounded wait
- *   case 'owner':       run it; then isStorableStatus(status) ? store.complete(r.lease, stored, cost) : store.release(r.lease)
- *                       // also release on network failure or a cut stream; for a stream store { sseText: transcript }
+ *   case 'owner':       run it; then isStorableStatus(status) ? store.complete(r.lease, stored, cost, usage?) : store.release(r.lease)
+ *                       // also release on network failure or a cut stream; for a stream store { sseText: transcript };
+ *                       // for a JSON answer store { bodyText: the exact text sent, bodyJson: its parse }: replays send bodyText verbatim
  * }
  * ```
  * - `IdempotencyStore(pool, {leaseMs})`: `begin`, `acquire(req, waitMs, signal?)` (→ result + `waited`),
- *   `complete(lease, stored, costUsd)`, `release(lease)`, `findCompleted(tenant, requestHash)` and
- *   `record(req, stored, costUsd)` for key-less dedup (requestHash = dedupRequestHash(fingerprint)), `close()`.
+ *   `complete(lease, stored, costUsd, usage?)`, `release(lease)`, `findCompleted(tenant, requestHash)` and
+ *   `record(req, stored, costUsd, usage?)` for key-less dedup (requestHash = dedupRequestHash(fingerprint)), `close()`.
+ *   A `Replay` carries `stored` (bodyText kept byte for byte in request_log.response_raw), `costUsd` and the
+ *   original call's `usage` when it was stored: log the replay row with it (tokens, cost 0, cost_saved costUsd).
  * - Keys are scoped by tenant (never shared across API keys) and stored only as a hash; the
  *   fingerprint covers method, path (without /v1) and the canonical body.
  * - Replays carry `Idempotent-Replayed: true`; retention IDEMPOTENCY_TTL_SECONDS (24 h).

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Pool } from '../db/pool.js';
-import type { StoredResponse } from '../sse/stored.js';
+import { jsonColumnOf, type StoredResponse } from '../sse/stored.js';
+import type { Usage } from '../usage/types.js';
 import { isStorableStatus } from './keys.js';
 
 /** What identifies one idempotent request: see keys.ts for the hashes. */
@@ -31,6 +32,8 @@ export interface Replay {
   ageSeconds: number;
   /** Cost of the original upstream call: a replay's cost_saved_usd. */
   costUsd: number | null;
+  /** Tokens of the original upstream call, when they were stored: a replay's row carries them. */
+  usage?: Usage;
 }
 
 export type BeginResult =
@@ -48,26 +51,32 @@ interface Row {
   response_headers: Record<string, string> | null;
   response_json: unknown;
   response_text: string | null;
+  response_raw: string | null;
+  usage_json: Usage | null;
   cost_usd: number | null;
   expired: boolean;
   lease_expired: boolean;
   age_seconds: number | null;
 }
 
-const SELECT_COLUMNS = `id, fingerprint, state, status_code, content_type, response_headers, response_json, response_text, cost_usd,
+const SELECT_COLUMNS = `id, fingerprint, state, status_code, content_type, response_headers, response_json, response_text, response_raw, usage_json, cost_usd,
   expires_at <= now() AS expired, COALESCE(lease_until <= now(), true) AS lease_expired,
   GREATEST(0, floor(extract(epoch FROM now() - COALESCE(completed_at, created_at))))::int AS age_seconds`;
 
 
-/** status_code, content_type, response_headers, response_json, response_text of a stored response. */
-function storedColumns(stored: StoredResponse): [number, string, string, string | null, string | null] {
-  const isSse = stored.sseText !== undefined;
+/**
+ * status_code, content_type, response_headers, response_json, response_text, response_raw of a stored
+ * response: response_text holds a recorded event stream, response_raw the exact body text
+ * (replayed verbatim), response_json the parsed body (jsonb, for queries; reorders members).
+ */
+function storedColumns(stored: StoredResponse): [number, string, string, string | null, string | null, string | null] {
   return [
     stored.status,
     stored.contentType,
     JSON.stringify(stored.headers),
-    !isSse && stored.bodyJson !== undefined ? JSON.stringify(stored.bodyJson) : null,
-    isSse ? (stored.sseText ?? '') : (stored.bodyText ?? null),
+    jsonColumnOf(stored),
+    stored.sseText ?? null,
+    stored.bodyText ?? null,
   ];
 }
 
@@ -171,18 +180,19 @@ export class IdempotencyStore {
   }
 
   /** Stores the final response; later begin() calls replay it until it expires (ttl from now). */
-  async complete(lease: IdempotencyLease, stored: StoredResponse, costUsd: number | null): Promise<boolean> {
+  async complete(lease: IdempotencyLease, stored: StoredResponse, costUsd: number | null, usage?: Usage): Promise<boolean> {
     this.stopHeartbeat(lease.id);
     const res = await this.pool.query(
       `UPDATE request_log SET state = 'completed', status_code = $2, content_type = $3, response_headers = $4,
-              response_json = $5, response_text = $6, cost_usd = $7, completed_at = now(), lease_until = NULL,
-              expires_at = now() + make_interval(secs => $8)
+              response_json = $5, response_text = $6, response_raw = $7, cost_usd = $8, completed_at = now(), lease_until = NULL,
+              expires_at = now() + make_interval(secs => $9), usage_json = $10
         WHERE id = $1 AND state = 'in_progress'`,
       [
         lease.id,
         ...storedColumns(stored),
         costUsd,
         lease.request.ttlSeconds,
+        usage ? JSON.stringify(usage) : null,
       ],
     );
     this.events.emit(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
@@ -203,7 +213,8 @@ export class IdempotencyStore {
    */
   async fail(lease: IdempotencyLease, error: { status: number; body(): unknown }, final: boolean): Promise<void> {
     if (final && isStorableStatus(error.status)) {
-      await this.complete(lease, { status: error.status, headers: {}, contentType: 'application/json', bodyJson: error.body() }, null);
+      const body = error.body();
+      await this.complete(lease, { status: error.status, headers: {}, contentType: 'application/json', bodyJson: body, bodyText: JSON.stringify(body) }, null);
     } else await this.release(lease);
   }
 
@@ -220,16 +231,16 @@ export class IdempotencyStore {
   }
 
   /** Key-less dedup: stores a completed response directly (replacing an expired row, keeping a live one). */
-  async record(req: IdempotentRequest, stored: StoredResponse, costUsd: number | null): Promise<void> {
+  async record(req: IdempotentRequest, stored: StoredResponse, costUsd: number | null, usage?: Usage): Promise<void> {
     await this.pool.query(
       `INSERT INTO request_log (request_hash, tenant, key_hash, fingerprint, method, path, endpoint, state, status_code,
-                                content_type, response_headers, response_json, response_text, cost_usd, completed_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9, $10, $11, $12, $13, now(), now() + make_interval(secs => $14))
+                                content_type, response_headers, response_json, response_text, response_raw, cost_usd, completed_at, expires_at, usage_json)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9, $10, $11, $12, $13, $14, now(), now() + make_interval(secs => $15), $16)
        ON CONFLICT (tenant, request_hash) DO UPDATE SET
          key_hash = EXCLUDED.key_hash, fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
          endpoint = EXCLUDED.endpoint, state = 'completed', status_code = EXCLUDED.status_code, content_type = EXCLUDED.content_type,
          response_headers = EXCLUDED.response_headers, response_json = EXCLUDED.response_json, response_text = EXCLUDED.response_text,
-         cost_usd = EXCLUDED.cost_usd, created_at = now(), completed_at = now(), lease_until = NULL,
+         response_raw = EXCLUDED.response_raw, usage_json = EXCLUDED.usage_json, cost_usd = EXCLUDED.cost_usd, created_at = now(), completed_at = now(), lease_until = NULL,
          expires_at = EXCLUDED.expires_at, replay_count = 0, last_replayed_at = NULL
        WHERE request_log.expires_at <= now()`,
       [
@@ -243,6 +254,7 @@ export class IdempotencyStore {
         ...storedColumns(stored),
         costUsd,
         req.ttlSeconds,
+        usage ? JSON.stringify(usage) : null,
       ],
     );
   }
@@ -282,8 +294,12 @@ export class IdempotencyStore {
 function toReplay(row: Row): Replay {
   const contentType = row.content_type ?? 'application/json';
   const stored: StoredResponse = { status: row.status_code ?? 200, headers: row.response_headers ?? {}, contentType };
-  if (contentType.startsWith('text/event-stream')) stored.sseText = row.response_text ?? '';
-  else if (row.response_json !== null && row.response_json !== undefined) stored.bodyJson = row.response_json;
-  else stored.bodyText = row.response_text ?? '';
-  return { kind: 'replay', stored, ageSeconds: row.age_seconds ?? 0, costUsd: row.cost_usd };
+  const isSse = contentType.startsWith('text/event-stream');
+  if (isSse) stored.sseText = row.response_text ?? '';
+  if (row.response_json !== null && row.response_json !== undefined) stored.bodyJson = row.response_json;
+  // Rows from before 006 kept a non-JSON body in response_text.
+  const text = row.response_raw ?? (isSse ? null : row.response_text);
+  if (text !== null) stored.bodyText = text;
+  else if (!isSse && stored.bodyJson === undefined) stored.bodyText = '';
+  return { kind: 'replay', stored, ageSeconds: row.age_seconds ?? 0, costUsd: row.cost_usd, ...(row.usage_json ? { usage: row.usage_json } : {}) };
 }

@@ -26,6 +26,7 @@ import { apiCallContext, openaiFor, upstreamAnswered, upstreamError } from './up
 
 export const PERSONAS_PATH = '/api/personas/generate';
 const ENDPOINT = 'personas.generate';
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface PersonaServices {
   idempotency: IdempotencyStore;
@@ -118,11 +119,16 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     });
   }
 
+  /**
+   * The stored answer again: the same text, but for the two flags (a replay is served from the
+   * cache). The stored text is parsed rather than the jsonb copy, so every member keeps its place.
+   */
   function sendReplay(res: Response, ctx: CallContext, replay: Replay, cacheStatus: CacheStatus, keyed: boolean) {
     const stored: StoredResponse = { ...replay.stored };
-    const body = stored.bodyJson as PersonasBody | undefined;
+    const body = (stored.bodyText !== undefined ? JSON.parse(stored.bodyText) : stored.bodyJson) as PersonasBody | undefined;
     if (stored.status === 200 && body && typeof body === 'object') {
       stored.bodyJson = { ...body, fromCache: true, fromIdempotentCache: true };
+      stored.bodyText = JSON.stringify(stored.bodyJson);
     }
     ctx.firstByteAt = performance.now();
     sendStored(res, stored, {
@@ -131,13 +137,19 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
       Age: String(replay.ageSeconds),
       'x-tollgate-request-id': ctx.requestId,
     });
-    log(ctx, stored.status, { cacheStatus, savedUsd: stored.status === 200 ? (replay.costUsd ?? 0) : 0 });
+    const served = stored.status === 200;
+    // The original generation's tokens, as a cache hit carries them (cost 0, cost_saved_usd its cost).
+    log(ctx, stored.status, { cacheStatus, savedUsd: served ? (replay.costUsd ?? 0) : 0, ...(served && replay.usage ? { usage: replay.usage } : {}) });
   }
 
-  function sendOutcome(res: Response, ctx: CallContext, out: Outcome) {
+  /** The answer as sent and as stored for replays: serialised once, so a replay is the same text. */
+  function storedOutcome(out: Outcome): StoredResponse {
+    return { status: 200, headers: {}, contentType: JSON_TYPE, bodyJson: out.body, bodyText: JSON.stringify(out.body) };
+  }
+
+  function sendOutcome(res: Response, ctx: CallContext, out: Outcome, stored: StoredResponse) {
     ctx.firstByteAt = performance.now();
-    res.setHeader('X-Tollgate-Cache', out.cacheStatus === 'miss' ? 'MISS' : 'HIT');
-    res.status(200).json(out.body);
+    sendStored(res, stored, { 'X-Tollgate-Cache': out.cacheStatus === 'miss' ? 'MISS' : 'HIT' });
     log(ctx, 200, { ...out, savedUsd: out.cacheStatus === 'miss' ? 0 : (out.generationCostUsd ?? 0) });
   }
 
@@ -169,12 +181,9 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
           await services.idempotency.fail(r.lease, e, upstreamAnswered(err));
           throw e;
         }
-        await services.idempotency.complete(
-          r.lease,
-          { status: 200, headers: {}, contentType: 'application/json; charset=utf-8', bodyJson: out.body },
-          out.generationCostUsd,
-        );
-        return sendOutcome(res, ctx, out);
+        const stored = storedOutcome(out);
+        await services.idempotency.complete(r.lease, stored, out.generationCostUsd, out.usage);
+        return sendOutcome(res, ctx, out, stored);
       }
 
       const window = cfg.PERSONA_DEDUP_WINDOW_SECONDS;
@@ -184,15 +193,10 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
         if (replay) return sendReplay(res, ctx, replay, 'idempotent_replay', false);
       }
       const out = await compute(ctx, input);
+      const stored = storedOutcome(out);
       // Recorded before answering, so a duplicate sent right after this answer finds it.
-      if (window > 0) {
-        await services.idempotency.record(
-          dedup,
-          { status: 200, headers: {}, contentType: 'application/json; charset=utf-8', bodyJson: out.body },
-          out.generationCostUsd,
-        );
-      }
-      return sendOutcome(res, ctx, out);
+      if (window > 0) await services.idempotency.record(dedup, stored, out.generationCostUsd, out.usage);
+      return sendOutcome(res, ctx, out, stored);
     } catch (err) {
       const e = upstreamError(err);
       // What the caller does not see (a JS error, a malformed upstream body) goes to the log.

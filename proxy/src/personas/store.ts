@@ -1,5 +1,8 @@
 import type { Pool } from '../db/pool.js';
-import type { Persona } from './schema.js';
+import { z } from 'zod';
+import { personaSchema, type Persona } from './schema.js';
+
+const storedPersonas = z.array(personaSchema);
 
 export interface CachedPersonas {
   personas: Persona[];
@@ -24,7 +27,11 @@ export class PersonaCache {
       [tenant, inputHash],
     );
     const row = rows[0];
-    return row ? { personas: row.personas_json, model: row.model, costUsd: row.cost_usd, ageSeconds: row.age_seconds } : undefined;
+    if (!row) return undefined;
+    // jsonb reorders members; parsing restores the schema's order, so a hit reads as the miss did.
+    // An entry that no longer fits the schema is a miss (and is replaced).
+    const personas = storedPersonas.safeParse(row.personas_json);
+    return personas.success ? { personas: personas.data, model: row.model, costUsd: row.cost_usd, ageSeconds: row.age_seconds } : undefined;
   }
 
   /** Stores a fresh generation, replacing an expired (or superseded) one. */

@@ -45,10 +45,10 @@ export function upstreamError(err: unknown): ProxyError {
   }
   // Anything else is not for the caller to read (a JS error's message names our internals); the
   // routes log it. Other SDK errors mean upstream answered something the SDK could not use.
-  if (err instanceof OpenAI.OpenAIError) {
-    return new ProxyError(502, 'The upstream API returned a response that could not be read.', 'server_error', 'upstream_error', null, true);
-  }
-  return new ProxyError(500, 'The request failed inside Tollgate; it has been logged.', 'server_error', 'internal_error', null, true);
+  const hidden = err instanceof OpenAI.OpenAIError
+    ? new ProxyError(502, 'The upstream API returned a response that could not be read.', 'server_error', 'upstream_error', null, true)
+    : new ProxyError(500, 'The request failed inside Tollgate; it has been logged.', 'server_error', 'internal_error', null, true);
+  return Object.assign(hidden, { cause: err });
 }
 
 /** Whether upstream itself answered with this error (an HTTP status), so it is the request's final answer. */

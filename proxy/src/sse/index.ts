@@ -14,12 +14,14 @@
  * - `StreamBroadcaster`: `write(chunk)`, `end()`, `fail(err)`, `subscribe(listener)` (prefix first, then
  *   live), `pipeTo(res)`, `text` (the whole transcript). The owner of a coalesced streaming call
  *   writes upstream chunks into it; same-process waiters pipe it to their own responses.
- * - `StoredResponse {status, headers, contentType, bodyJson?, sseText?, bodyText?}`,
- *   `sendStored(res, stored, extraHeaders)`, `replayableHeaders(headers)`, `sseErrorEvent(message)`.
+ * - `StoredResponse {status, headers, contentType, bodyJson?, sseText?, bodyText?}`: `bodyText` is the
+ *   exact body first sent (set it whenever known: a replay sends it verbatim; `bodyJson` is its parse);
+ *   `sendStored(res, stored, extraHeaders)` (sseText, else bodyText verbatim, else JSON.stringify(bodyJson)),
+ *   `jsonColumnOf(stored)`, `replayableHeaders(headers)`, `sseErrorEvent(message)`.
  */
 export { parseSse, formatSse, formatEvent, eventJson, streamKindOf, type SseEvent, type StreamKind } from './events.js';
 export { analyseStream, isCompleteJson, stripChatUsage, type StreamOutcome } from './assemble.js';
 export { chatCompletionToSse, responseToSse } from './synthesize.js';
 export { sseForRequest, wantsUsage } from './render.js';
 export { StreamBroadcaster, sseErrorEvent, type StreamListener } from './broadcaster.js';
-export { sendStored, replayableHeaders, REPLAYABLE_HEADERS, type StoredResponse } from './stored.js';
+export { sendStored, replayableHeaders, jsonColumnOf, REPLAYABLE_HEADERS, type StoredResponse } from './stored.js';

@@ -2,16 +2,21 @@ import type { Response } from 'express';
 
 /**
  * A final response as stored by the idempotency store (request_log) or the response cache:
- * enough to send it again. A streamed response keeps its recorded event stream in `sseText`;
- * a JSON one its parsed body in `bodyJson`; anything else its text in `bodyText`.
+ * enough to send it again, byte for byte. A streamed response keeps its recorded event stream in
+ * `sseText`. Any other keeps its exact body text in `bodyText` whenever it is known and, for a
+ * JSON answer, the parsed body in `bodyJson` too (to read or re-shape it, e.g. to synthesise a
+ * stream). `sendStored` sends `sseText`, else `bodyText` verbatim, else `JSON.stringify(bodyJson)`.
  */
 export interface StoredResponse {
   status: number;
   /** Whitelisted response headers to replay (lower-case names), e.g. x-request-id, openai-processing-ms. */
   headers: Record<string, string>;
   contentType: string;
+  /** The parsed JSON body (jsonb in the stores: its members may come back reordered). */
   bodyJson?: unknown;
+  /** The recorded event stream of a streamed answer. */
   sseText?: string;
+  /** The body exactly as first sent (the upstream JSON text, or our own serialisation); sent verbatim. */
   bodyText?: string;
 }
 
@@ -48,6 +53,21 @@ export function sendStored(res: Response, stored: StoredResponse, extraHeaders: 
     return;
   }
   res.setHeader('Content-Type', stored.contentType || 'application/json');
-  if (stored.bodyJson !== undefined) res.end(JSON.stringify(stored.bodyJson));
-  else res.end(stored.bodyText ?? '');
+  if (stored.bodyText !== undefined) res.end(stored.bodyText);
+  else res.end(stored.bodyJson !== undefined ? JSON.stringify(stored.bodyJson) : '');
+}
+
+/**
+ * The jsonb parameter for a stored body: `bodyJson` when given, else `bodyText` when it is JSON
+ * (null otherwise), so the response_json columns stay filled for the monitoring queries.
+ */
+export function jsonColumnOf(stored: { bodyJson?: unknown; bodyText?: string }): string | null {
+  if (stored.bodyJson !== undefined) return JSON.stringify(stored.bodyJson);
+  if (stored.bodyText === undefined) return null;
+  try {
+    JSON.parse(stored.bodyText);
+    return stored.bodyText;
+  } catch {
+    return null;
+  }
 }
