@@ -190,6 +190,37 @@ describe('/v1 response cache and Idempotency-Key', () => {
     });
   });
 
+  it('cache hits from Postgres and idempotent replays are the upstream bytes, not a re-serialisation', async () => {
+    // No in-process LRU: every hit is read back from Postgres.
+    const pgOnly = await startStack({ RESPONSE_CACHE_LRU_ENTRIES: '0' });
+    try {
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'exact bytes' }] });
+    const send = (headers: Record<string, string>) =>
+      httpRequest(`${pgOnly.proxyUrl}/chat/completions`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bytes', ...headers },
+      }).then(async (r) => ({ headers: r.headers, text: await r.body.text() }));
+    const direct = await httpRequest(`${pgOnly.mock.url}/chat/completions`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bytes' },
+    }).then((r) => r.body.text());
+    const miss = await send({ 'x-tollgate-cache': 'on' });
+    const hit = await send({ 'x-tollgate-cache': 'on' });
+    expect(hit.headers['x-tollgate-cache']).toBe('HIT');
+    expect(miss.text).toBe(direct);
+    expect(hit.text).toBe(direct);
+    const key = `bytes-${Date.now()}`;
+    await send({ 'idempotency-key': key });
+    const replay = await send({ 'idempotency-key': key });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.text).toBe(direct);
+    } finally {
+      await pgOnly.close();
+    }
+  });
+
   it('a malformed Idempotency-Key is a 400', async () => {
     const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
       method: 'POST',

@@ -155,6 +155,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
             status: result.status,
             headers: result.headers,
             bodyJson: body ? body.json : result.json,
+            bodyText: body ? undefined : result.text,
             sseText: result.sseText,
             usage: body ? body.usage : (result.json as { usage?: unknown } | undefined)?.usage,
             costUsd: upstreamCost(deps, ctx, outcome),
@@ -226,7 +227,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     if (ctx.stream && (kind === 'chat' || kind === 'responses')) {
       return { status: entry.status, headers: entry.headers, contentType: 'text/event-stream; charset=utf-8', sseText: sseForRequest(kind, entry, { includeUsage: wantsUsage(ctx.json) }) };
     }
-    return { status: entry.status, headers: entry.headers, contentType: 'application/json', bodyJson: entry.bodyJson };
+    return { status: entry.status, headers: entry.headers, contentType: 'application/json', bodyJson: entry.bodyJson, bodyText: entry.bodyText };
   }
 
   function serveEntry(res: Response, ctx: CallContext, entry: CacheEntry, age: number, header: string, status: 'hit' | 'coalesced'): Served {

@@ -300,10 +300,11 @@ function upstreamFailure(deps: AppDeps, res: Response, ctx: CallContext, err: un
   }
   const message = (err as Error)?.message ?? String(err);
   deps.logger.warn({ requestId: ctx.requestId, kind, err: message }, 'upstream request failed');
+  // The cause (addresses, socket errors) goes to the log, not to the caller.
   const e =
     kind === 'timeout'
-      ? new ProxyError(504, `The upstream API did not answer in time (${message}).`, 'timeout_error', 'upstream_timeout')
-      : new ProxyError(502, `The upstream API could not be reached (${message}).`, 'server_error', 'upstream_unreachable');
+      ? new ProxyError(504, 'The upstream API did not answer in time.', 'timeout_error', 'upstream_timeout')
+      : new ProxyError(502, 'The upstream API could not be reached.', 'server_error', 'upstream_unreachable');
   sendError(res, e);
   return { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code };
 }
