@@ -31,8 +31,11 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+// A database kept between runs (DATABASE_URL) still holds the last run's cache entries: every
+// body carries this run's id so a "miss" is really one.
+const RUN = Date.now().toString(36);
 const chat = (i: number, stream: boolean) =>
-  JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `benchmark request ${i}` }] });
+  JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `benchmark ${RUN} request ${i}` }] });
 
 async function main(): Promise<void> {
   const mock = start('mock/main.js', { PORT: String(MOCK_PORT) });
@@ -97,7 +100,8 @@ async function extraScenarios(direct: string, viaProxy: string, base: Omit<LoadS
   const hit = await runLoad({ ...base, url: viaProxy, headers, body: () => chat(-1, false) });
   // Persona generation: distinct lead profiles (misses, each an upstream structured-output call)
   // vs one repeated profile (hits, served from persona_cache / request_log).
-  const persona = (lead: number) => JSON.stringify({ email: `bench${lead}@example.com`, leadData: { lead, state: 'CA' }, config: { numPersonas: 3 } });
+  const persona = (lead: number) =>
+    JSON.stringify({ email: `bench${lead}@example.com`, leadData: { run: RUN, lead, state: 'CA' }, config: { numPersonas: 3 } });
   const pBase = { ...base, path: '', requests: Math.min(base.requests, 500) };
   const apiUrl = viaProxy.replace(/\/v1$/, '/api/personas/generate');
   await runLoad({ ...pBase, url: apiUrl, requests: 1, concurrency: 1, body: () => persona(-1) });
