@@ -48,6 +48,21 @@ describe('operations endpoints', () => {
     expect(text).toContain('endpoint="other"');
   });
 
+  it('an unknown /api route is a 404 of ours, never forwarded upstream; a bad gzip body a clear 400', async () => {
+    const before = stack.mock.total();
+    const r = await httpRequest(`${base}/api/nothing`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-api-404' } });
+    expect(r.statusCode).toBe(404);
+    expect(await r.body.json()).toMatchObject({ error: { code: 'unknown_route' } });
+    expect(stack.mock.total()).toBe(before);
+    const g = await httpRequest(`${base}/api/personas/generate`, {
+      method: 'POST',
+      body: 'not gzip at all',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: 'Bearer sk-api-gz' },
+    });
+    expect(g.statusCode).toBe(400);
+    expect(await g.body.json()).toMatchObject({ error: { code: 'invalid_content_encoding' } });
+  });
+
   it('a request refused by an /api body parser still gets its row and request id', async () => {
     const r = await httpRequest(`${base}/api/personas/generate`, { method: 'POST', body: '{', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-api-400' } });
     expect(r.statusCode).toBe(400);

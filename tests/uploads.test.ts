@@ -102,6 +102,28 @@ describe('request bodies reach upstream unchanged', () => {
     expect(seen.text).toBe(`{"stream_options":{"include_usage":true},${text.slice(1)}`);
   });
 
+  it('existing stream_options get include_usage without touching the rest of the text', async () => {
+    const text = '{"model":"m","stream":true,"seed":12345678901234567890,"temperature":1.0,"messages":[{"role":"user","content":"\\u00e9"}],"stream_options":{"include_obfuscation":false}}';
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-upload' },
+    });
+    const seen = (await res.body.json()) as { text: string };
+    expect(seen.text).toBe(text.replace('{"include_obfuscation":false}', '{"include_obfuscation":false,"include_usage":true}'));
+  });
+
+  it('a body with a UTF-8 byte order mark is accepted and forwarded as sent', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"model":"gpt-4o-mini","messages":[]}')]);
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-upload' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as { sha256: string }).sha256).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
   it('methods other than POST pass through without the proxy\'s JSON checks; dot segments are refused', async () => {
     const options = await httpRequest(`${stack.proxyUrl}/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.example' } });
     expect(options.statusCode).toBe(200);

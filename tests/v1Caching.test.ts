@@ -124,6 +124,23 @@ describe('/v1 response cache and Idempotency-Key', () => {
     expect(text).toBe(direct.choices[0]!.message.content);
   });
 
+  it('concurrent duplicates of a call upstream refuses share its answer instead of each retrying', async () => {
+    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'rate limited together' }] };
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        httpRequest(`${stack.proxyUrl}/chat/completions`, {
+          method: 'POST',
+          body: JSON.stringify(params),
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-herd', 'x-tollgate-cache': 'on', 'x-mock-error': '429', 'x-mock-latency-ms': '100' },
+        }).then(async (r) => ({ status: r.statusCode, retryAfter: r.headers['retry-after'], body: await r.body.text() })),
+      ),
+    );
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    expect(results.every((r) => r.status === 429 && r.retryAfter === '1')).toBe(true);
+    expect(new Set(results.map((r) => r.body)).size).toBe(1);
+  });
+
   it('tenants are isolated: the same request with two API keys reaches upstream twice', async () => {
     const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'isolated' }] };
     const before = stack.mock.counts()[chatPath] ?? 0;
@@ -219,6 +236,27 @@ describe('/v1 response cache and Idempotency-Key', () => {
     } finally {
       await pgOnly.close();
     }
+  });
+
+  it('requests differing only in a seed beyond 2^53 are different requests for the cache and for a key', async () => {
+    const send = (seed: string, headers: Record<string, string> = {}) =>
+      httpRequest(`${stack.proxyUrl}/chat/completions`, {
+        method: 'POST',
+        body: `{"model":"gpt-4o-mini","seed":${seed},"messages":[{"role":"user","content":"big seeds"}]}`,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bigseed', ...headers },
+      });
+    const a = await send('9007199254740992', { 'x-tollgate-cache': 'on' });
+    const b = await send('9007199254740993', { 'x-tollgate-cache': 'on' });
+    await a.body.dump();
+    await b.body.dump();
+    expect(a.headers['x-tollgate-cache']).toBe('MISS');
+    expect(b.headers['x-tollgate-cache']).toBe('MISS');
+    const key = `seed-${Date.now()}`;
+    const k1 = await send('9007199254740992', { 'idempotency-key': key });
+    await k1.body.dump();
+    const k2 = await send('9007199254740993', { 'idempotency-key': key });
+    expect(k2.statusCode).toBe(422);
+    await k2.body.dump();
   });
 
   it('a malformed Idempotency-Key is a 400', async () => {

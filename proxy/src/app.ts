@@ -36,6 +36,10 @@ export function createApp(deps: AppDeps): Express {
     });
   }
   app.use('/api', apiRouter(deps));
+  // /api is Tollgate's own namespace: an unknown route there is ours to refuse, not upstream's.
+  app.use('/api', (req, _res, next) => {
+    next(new ProxyError(404, `Unknown Tollgate API route: ${req.method} ${req.originalUrl.split('?')[0]}.`, 'invalid_request_error', 'unknown_route', null, false));
+  });
   const proxy = proxyHandler(deps);
   app.use(proxy);
   // Owners of the app (main.ts, tests) call this before closing the pool.
@@ -50,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
       answer = new ProxyError(413, `Request body exceeds the proxy's limit of ${deps.config.BODY_LIMIT_BYTES} bytes (BODY_LIMIT_BYTES).`, 'invalid_request_error', 'request_too_large', null, false);
     } else if (e instanceof ProxyError) {
       answer = e;
+    } else if (e?.type === 'encoding.unsupported' || /^Z_/.test((e as { code?: string })?.code ?? '')) {
+      answer = new ProxyError(e.type === 'encoding.unsupported' ? 415 : 400, 'The request body could not be decoded (Content-Encoding).', 'invalid_request_error', 'invalid_content_encoding', null, false);
     } else if (e?.status && e.status >= 400 && e.status < 500) {
       answer = new ProxyError(e.status, e.message ?? 'Bad request.');
     } else {

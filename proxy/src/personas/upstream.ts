@@ -14,7 +14,7 @@ export function openaiFor(deps: AppDeps, credential: string | undefined): OpenAI
   if (!apiKey) {
     throw new ProxyError(401, 'No API key: send Authorization: Bearer <key>, or configure OPENAI_API_KEY.', 'invalid_request_error', 'missing_api_key', null, false);
   }
-  return new OpenAI({ apiKey, baseURL: deps.config.UPSTREAM_BASE_URL, timeout: deps.config.UPSTREAM_TIMEOUT_MS, maxRetries: 1 });
+  return new OpenAI({ apiKey, baseURL: deps.config.UPSTREAM_BASE_URL, timeout: deps.config.UPSTREAM_TIMEOUT_MS, maxRetries: 0 });
 }
 
 /**

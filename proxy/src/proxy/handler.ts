@@ -30,6 +30,7 @@ import type { Usage } from '../usage/types.js';
 import { recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
 import { forward, prepareRequest, type PreparedRequest, type ResponseTap } from './passthrough.js';
 import { newCallContext, type CallContext } from './requestContext.js';
+import { hasInexactNumber, parseExact } from './jsonText.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
 
 /** What one forwarded call produced, as far as caches care. */
@@ -75,6 +76,9 @@ function recorder(): { tap: ResponseTap; result: Recorded } {
     onHead(status, headers) {
       result.status = status;
       result.headers = replayableHeaders(headers);
+      // A shared rate-limit or overload answer must keep telling its receivers when to retry.
+      const retryAfter = headers['retry-after'];
+      if (status >= 400 && typeof retryAfter === 'string') result.headers['retry-after'] = retryAfter;
       const ct = headers['content-type'];
       result.contentType = (Array.isArray(ct) ? ct[0] : ct) ?? '';
     },
@@ -108,7 +112,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
   async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy): Promise<Served> {
     const { ctx } = prepared;
     const kind = streamKindOf(ctx.path);
-    const key = responseCacheKey(ctx.tenant, ctx.path, ctx.json);
+    const key = responseCacheKey(ctx.tenant, ctx.path, exactBody(ctx));
     const lookup = async () => (policy.lookup ? (await cache.get(ctx.tenant, key, { maxAgeSeconds: policy.maxAgeSeconds }))?.entry : undefined);
     if (policy.lookup) {
       const hit = await cache.get(ctx.tenant, key, { maxAgeSeconds: policy.maxAgeSeconds });
@@ -194,7 +198,15 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       };
     }
     if (entry) return serveEntry(res, ctx, entry, 0, 'HIT', 'coalesced');
-    // The owner got an answer that may not be shared (an error): make our own attempt.
+    const ownerAnswer = flight.value.served?.stored;
+    if (ownerAnswer && ownerAnswer.status >= 400) {
+      // The owner in this process got an upstream error (a 429, a 5xx): every caller it stood for
+      // gets that same answer, rather than each retrying upstream at once.
+      ctx.firstByteAt = performance.now();
+      sendStored(res, ownerAnswer, { 'x-tollgate-cache': 'MISS' });
+      return { outcome: { status: ownerAnswer.status, usage: undefined, cacheStatus: 'coalesced', errorType: `upstream_${ownerAnswer.status}` } };
+    }
+    // Nothing to share (the owner was in another process, or its stream was cut): our own attempt.
     return (await produce()).served;
   }
 
@@ -248,7 +260,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         tenant: ctx.tenant,
         requestHash: keyHash,
         keyHash,
-        fingerprint: requestFingerprint(ctx.method, ctx.path.split('?')[0]!, ctx.json ?? null),
+        fingerprint: requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? null),
         method: ctx.method,
         path: ctx.path.split('?')[0]!,
         endpoint: ctx.endpoint,
@@ -331,6 +343,15 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     await cache.close();
   };
   return handler;
+}
+
+/**
+ * The body as requests are compared for the cache key and idempotency fingerprint: the parsed
+ * JSON, except that numbers a double would round keep their literal, so requests differing only
+ * in a 20-digit seed are different requests.
+ */
+function exactBody(ctx: CallContext): unknown {
+  return ctx.jsonText !== undefined && hasInexactNumber(ctx.jsonText) ? parseExact(ctx.jsonText) : ctx.json;
 }
 
 /** Streams a coalesced owner's live upstream SSE to a waiter, hiding usage it did not ask for. */

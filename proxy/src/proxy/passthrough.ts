@@ -9,6 +9,7 @@ import { classifyUpstreamError } from '../upstream/client.js';
 import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { isJsonRequest, readBody } from './body.js';
+import { memberValueSpan } from './jsonText.js';
 import type { CallOutcome } from './callRecord.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { CallContext } from './requestContext.js';
@@ -52,7 +53,8 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
   }
   if (!isJsonRequest(req)) return prepared(limitStream(req, limit));
   const raw = await readBody(req, limit);
-  const text = (await decodeBody(raw, req.headers['content-encoding'], limit)).toString('utf8');
+  // A UTF-8 byte order mark is legal before JSON for upstream's parser; JSON.parse refuses it.
+  const text = (await decodeBody(raw, req.headers['content-encoding'], limit)).toString('utf8').replace(/^\uFEFF/, '');
   if (text.length === 0) {
     if (MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
     return prepared(raw);
@@ -68,6 +70,7 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
   }
   const json = parsed as Record<string, unknown>;
   ctx.json = json;
+  ctx.jsonText = text;
   if (json['model'] !== undefined && typeof json['model'] !== 'string') throw badRequest('model must be a string', 'model');
   ctx.model = json['model'] as string | undefined;
   if (!ctx.model && MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
@@ -87,12 +90,14 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
  */
 function withIncludeUsage(text: string, json: Record<string, unknown>): string {
   const opts = json['stream_options'];
-  if (opts === undefined) {
+  const span = opts === undefined ? undefined : memberValueSpan(text, 'stream_options');
+  if (!span) {
     const brace = text.indexOf('{');
     return `${text.slice(0, brace + 1)}"stream_options":{"include_usage":true},${text.slice(brace + 1)}`;
   }
-  // Rare: the caller sent stream_options without include_usage; rebuild only that member's value.
-  return JSON.stringify({ ...json, stream_options: { ...(opts as object), include_usage: true } });
+  // The caller sent stream_options without include_usage: only that member's value is rewritten.
+  const value = opts && typeof opts === 'object' ? { ...opts, include_usage: true } : { include_usage: true };
+  return `${text.slice(0, span.start)}${JSON.stringify(value)}${text.slice(span.end)}`;
 }
 
 /** Content-Encoding of a request body, undone for parsing; the limit applies to the decoded size too. */

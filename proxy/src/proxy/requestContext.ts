@@ -18,6 +18,8 @@ export interface CallContext {
   stream: boolean;
   /** Parsed JSON body, when the request had one. */
   json: Record<string, unknown> | undefined;
+  /** That body's text (decoded), for what JSON.parse loses: see jsonText.ts. */
+  jsonText?: string;
   startedAt: number;
   upstreamSentAt?: number;
   upstreamEndedAt?: number;
