@@ -141,6 +141,24 @@ describe('/v1 response cache and Idempotency-Key', () => {
     expect(new Set(results.map((r) => r.body)).size).toBe(1);
   });
 
+  it('callers waiting on one Idempotency-Key share its failed attempt; a later retry runs again', async () => {
+    const key = `herd-${Date.now()}`;
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'keyed and rate limited' }] });
+    const send = (headers: Record<string, string>) =>
+      httpRequest(`${stack.proxyUrl}/chat/completions`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-key-herd', 'idempotency-key': key, ...headers },
+      }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
+    const before = stack.mock.counts()[chatPath] ?? 0;
+    const results = await Promise.all(Array.from({ length: 20 }, () => send({ 'x-mock-error': '429', 'x-mock-latency-ms': '100' })));
+    expect(results.every((r) => r.status === 429)).toBe(true);
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
+    const retry = await send({});
+    expect(retry.status).toBe(200);
+    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(2);
+  });
+
   it('tenants are isolated: the same request with two API keys reaches upstream twice', async () => {
     const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'isolated' }] };
     const before = stack.mock.counts()[chatPath] ?? 0;

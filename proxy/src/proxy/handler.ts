@@ -250,9 +250,55 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
   }
 
   /** Idempotency-Key on a POST: replay, refuse, wait, or run once and store. */
+  /**
+   * Attempts this process is running per (tenant, key, fingerprint). A failed attempt (429, 5xx)
+   * releases its key so a later retry can succeed; callers that were already waiting on it get
+   * that same answer instead of each running the request again.
+   */
+  const runningKeys = new Map<string, Promise<Served | undefined>>();
+
   async function idempotent(res: Response, prepared: PreparedRequest, key: string, run: () => Promise<Served>): Promise<CallOutcome> {
     const { ctx } = prepared;
     const keyHash = idempotencyKeyHash(key);
+    const fingerprint = requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? null);
+    const localId = `${ctx.tenant}\u0000${keyHash}\u0000${fingerprint}`;
+    const running = runningKeys.get(localId);
+    if (running) {
+      const answer = (await running)?.stored;
+      if (answer && !isStorableStatus(answer.status)) {
+        ctx.firstByteAt = performance.now();
+        sendStored(res, answer);
+        return { status: answer.status, usage: undefined, cacheStatus: 'coalesced', errorType: `upstream_${answer.status}` };
+      }
+    }
+    // The first caller registers before claiming the key, so duplicates arriving meanwhile find it.
+    let settle: (served: Served | undefined) => void = () => undefined;
+    if (!runningKeys.has(localId)) {
+      const shared = new Promise<Served | undefined>((resolve) => {
+        // Settled as soon as the answer is sent: a retry that comes after it runs on its own.
+        settle = (served) => {
+          if (runningKeys.get(localId) === shared) runningKeys.delete(localId);
+          resolve(served);
+        };
+      });
+      runningKeys.set(localId, shared);
+    }
+    try {
+      return await claimAndRun(res, prepared, keyHash, fingerprint, run, (served) => settle(served));
+    } finally {
+      settle(undefined);
+    }
+  }
+
+  async function claimAndRun(
+    res: Response,
+    prepared: PreparedRequest,
+    keyHash: string,
+    fingerprint: string,
+    run: () => Promise<Served>,
+    onServed: (served: Served) => void,
+  ): Promise<CallOutcome> {
+    const { ctx } = prepared;
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const r = await idempotency.acquire(
@@ -260,7 +306,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         tenant: ctx.tenant,
         requestHash: keyHash,
         keyHash,
-        fingerprint: requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? null),
+        fingerprint,
         method: ctx.method,
         path: ctx.path.split('?')[0]!,
         endpoint: ctx.endpoint,
@@ -289,6 +335,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       await idempotency.release(r.lease).catch(() => undefined);
       throw err;
     }
+    onServed(result);
     const { stored, outcome } = result;
     // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
     const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
