@@ -15,10 +15,32 @@
  *    - "All" with a custom all value (`allValue`): that text verbatim, never quoted or escaped, and
  *      interpolated again for variables (Scenes `CustomAllValue`). Our filters use `allValue` `'__all'`
  *      and `('__all' IN ($x) OR col IN ($x))`, so All never depends on the option list.
- *    - `$name`, `${name}`, `${name:format}` and `[[name]]`; names beginning with `__` are Grafana's own
- *      and are left for the backend.
+ *    - `$name`, `${name}`, `${name:format}`, `[[name]]` and `[[name:format]]` (Scenes' VARIABLE_REGEX).
+ *      An explicit format replaces the datasource's formatter, with Scenes' `formatRegistry` rules:
+ *      `raw`, `csv`, `join[:sep]`, `pipe`, `glob`, `distributed`, `json`, `sqlstring` (`'a','b'`, `'`
+ *      doubled, `"` as `\"`), `singlequote`/`doublequote` (backslash-escaped), `percentencode`,
+ *      `uriencode`, `regex`, `lucene`, `html`, `text`, `date[:ms|seconds|iso]`. `queryparam`,
+ *      `customqueryparam`, a `date` pattern (browser time zone) and `${name.path}` are not modelled,
+ *      and an unknown format is an error (Scenes would log it and fall back to `glob`): both throw,
+ *      so a test never runs SQL other than Grafana's.
+ *    - a custom all value with a format: `text` gives `All`, `percentencode` encodes the all value,
+ *      any other format (or none) inserts it verbatim; then the result is interpolated again with
+ *      the DEFAULT format, `glob`, not the datasource's (`sceneInterpolator(context, formatter(fmt))`),
+ *      so a variable inside an all value is not quote-escaped.
+ *    - `$__from` / `$__to` (Scenes' TimeFromAndToMacro): the range's epoch milliseconds, a number, which
+ *      the datasource inserts as is; `${__from:date}` / `:date:iso` the UTC ISO time with milliseconds,
+ *      `:date:seconds` rounded epoch seconds, `:date:ms` the milliseconds.
+ *    - `$__interval` / `$__interval_ms` are scoped variables of the panel's request, so the browser
+ *      fills them in already, with the text the backend would give; here stage 2 expands them.
+ *    - `$__range`, `$__range_s`, `$__range_ms` are NOT expanded for PostgreSQL: only the Prometheus and
+ *      Loki datasources add them to the request's scoped variables, Scenes has no such macro and the
+ *      SQL backend does not know them, so Grafana sends them as written and PostgreSQL rejects the
+ *      `$`. They are left as written here too; no query in sql/queries uses them.
+ *    - every other name beginning with `__` is Grafana's own and is left for the backend.
  * 2. Global backend stage (`sqleng.Interpolate`): `$__interval_ms` (integer milliseconds),
- *    `$__interval` (`gtime.FormatInterval`), `$__unixEpochFrom()`, `$__unixEpochTo()` (seconds).
+ *    `$__interval` (`gtime.FormatInterval` of grafana-plugin-sdk-go: y, d, h, m, s or ms, no weeks,
+ *    `1ms` below one millisecond; the browser's `rangeUtil.secondsToHms` gives the same text),
+ *    `$__unixEpochFrom()`, `$__unixEpochTo()` (seconds).
  * 3. Postgres macro engine (`macros.go`):
  *    - SQL comments (`--` to end of line, block comments) are removed first, quote-aware, so a macro
  *      inside a comment is never expanded. Unverified for 13.1: the macros.go we could read
@@ -144,53 +166,178 @@ export function parseInterval(text: string, now: Date = new Date()): number {
   return ms;
 }
 
-/** gtime.FormatInterval: the largest whole unit (y, w, d, h, m, s, else ms). */
+/**
+ * grafana-plugin-sdk-go's gtime.FormatInterval: the largest whole unit of y (365 days), d, h, m, s and
+ * ms, so 7 days is `7d` (there is no week unit), and anything under a millisecond is `1ms`.
+ */
 export function formatInterval(ms: number): string {
   const units: Array<[string, number]> = [
     ['y', 31_536_000_000],
-    ['w', 604_800_000],
     ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1000],
+    ['ms', 1],
   ];
   for (const [unit, size] of units) {
     if (ms >= size) {
       return `${Math.floor(ms / size)}${unit}`;
     }
   }
-  return `${Math.floor(ms)}ms`;
+  return '1ms';
 }
 
 function quoteLiteral(v: string): string {
   return `'${v.replace(/'/g, "''")}'`;
 }
 
-function formatVariable(v: Variable, variables: Record<string, Variable>): string {
-  if (v.all && v.allValue !== undefined) {
-    // CustomAllValue: verbatim, then interpolated again (it may name other variables).
-    return interpolateVariables(v.allValue, variables);
+/** The value a format is given: a variable's text or list, or a time macro's epoch milliseconds. */
+type Value = string | string[] | number;
+
+/** The PostgreSQL datasource's `interpolateVariable`, the default format of every panel query. */
+function postgresFormat(value: Value): string {
+  if (typeof value === 'number') {
+    return String(value);
   }
-  if (Array.isArray(v.value)) {
+  if (Array.isArray(value)) {
     // An empty array joins to '' (Grafana's own test: "should handle empty array").
-    return v.value.map(quoteLiteral).join(',');
+    return value.map(quoteLiteral).join(',');
   }
   // A string is never quoted by the Postgres datasource, whatever multi/includeAll say.
-  return v.value.replace(/'/g, "''");
+  return value.replace(/'/g, "''");
 }
 
-/** Stage 1: template variables. `$__...` names are Grafana's and stay for the backend. */
-export function interpolateVariables(sql: string, variables: Record<string, Variable>): string {
-  // Same three syntaxes as Grafana's template service variable regex.
-  const re = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
-  return sql.replace(re, (match, a?: string, b?: string, _f1?: string, c?: string) => {
-    const name = a ?? b ?? c;
-    if (!name || name.startsWith('__')) {
-      return match;
+/** Scenes' encodeURIComponentStrict / encodeURIStrict: also `!'()*`. */
+const strictly = (encoded: string): string =>
+  encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const escapeRegex = (v: string): string => v.replace(/[\\^$*+?.()|[\]{}/]/g, '\\$&');
+const luceneEscape = (v: string): string =>
+  Number.isNaN(Number(v)) ? v.replace(/([!*+\-=<>\s&|()[\]{}^~?:\\/"])/g, '\\$1') : v;
+const escapeHtml = (v: string): string =>
+  v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;').replace(/"/g, '&quot;');
+const joined = (value: Value, sep: string): string => (Array.isArray(value) ? value.join(sep) : String(value));
+const quoted = (value: Value, quote: (v: string) => string): string =>
+  (Array.isArray(value) ? value : [String(value)]).map(quote).join(',');
+
+/** Scenes' formatRegistry (variables/interpolation/formatRegistry.ts), the formats a query may name. */
+const FORMATS: Record<string, (value: Value, args: string[], name: string, text: () => string) => string> = {
+  raw: (value) => String(value),
+  csv: (value) => joined(value, ','),
+  join: (value, args) => joined(value, args[0] ?? ','),
+  pipe: (value) => joined(value, '|'),
+  glob: (value) => (Array.isArray(value) && value.length > 1 ? `{${value.join(',')}}` : String(value)),
+  distributed: (value, _args, name) => (Array.isArray(value) ? value.map((v, i) => (i === 0 ? v : `${name}=${v}`)).join(',') : String(value)),
+  json: (value) => (typeof value === 'string' ? value : JSON.stringify(value)),
+  sqlstring: (value) => quoted(value, (v) => `'${v.replace(/'|"/g, (q) => (q === "'" ? "''" : '\\"'))}'`),
+  singlequote: (value) => quoted(value, (v) => `'${v.replace(/'/g, "\\'")}'`),
+  doublequote: (value) => quoted(value, (v) => `"${v.replace(/"/g, '\\"')}"`),
+  percentencode: (value) => strictly(encodeURIComponent(Array.isArray(value) ? `{${value.join(',')}}` : String(value))),
+  uriencode: (value) => strictly(encodeURI(Array.isArray(value) ? `{${value.join(',')}}` : String(value))),
+  regex: (value) => {
+    const escaped = (Array.isArray(value) ? value : [String(value)]).map(escapeRegex);
+    return Array.isArray(value) && escaped.length !== 1 ? `(${escaped.join('|')})` : (escaped[0] ?? '');
+  },
+  lucene: (value) => {
+    if (!Array.isArray(value)) {
+      return luceneEscape(String(value));
     }
-    const v = variables[name];
-    return v === undefined ? match : formatVariable(v, variables);
-  });
+    return value.length === 0 ? '__empty__' : `(${value.map((v) => `"${luceneEscape(v)}"`).join(' OR ')})`;
+  },
+  html: (value) => escapeHtml(Array.isArray(value) ? value.join(', ') : String(value)),
+  text: (_value, _args, _name, text) => text(),
+  date: (value, args) => {
+    const ms = typeof value === 'number' ? value : parseInt(String(value), 10);
+    if (Number.isNaN(ms)) {
+      return 'NaN';
+    }
+    const arg = args[0] ?? 'iso';
+    if (arg === 'ms') {
+      return String(value);
+    }
+    if (arg === 'seconds') {
+      return String(Math.round(ms / 1000));
+    }
+    if (arg === 'iso') {
+      return new Date(ms).toISOString();
+    }
+    throw new Error(`date format "${args.join(':')}" is the browser's time zone, not modelled here`);
+  },
+};
+
+/**
+ * Applies a format: a name from a `${name:format}` (with `:`-separated arguments), or, with none,
+ * `fallback` (the datasource's function at the top level, `glob` inside a custom all value).
+ */
+function applyFormat(value: Value, format: string | undefined, fallback: string | undefined, name: string, text: () => string): string {
+  const spec = format ?? fallback;
+  if (spec === undefined) {
+    return postgresFormat(value);
+  }
+  const [id = '', ...args] = spec.split(':');
+  const formatter = FORMATS[id];
+  if (!formatter) {
+    throw new Error(`variable format "${id}" (in $${name}) is unknown or not modelled here`);
+  }
+  return formatter(value, args, name, text);
+}
+
+function formatVariable(v: Variable, name: string, format: string | undefined, fallback: string | undefined, ctx: Context): string {
+  if (v.all && v.allValue !== undefined) {
+    // Scenes' CustomAllValue.formatter, then the text is interpolated again with the default format.
+    let text = v.allValue;
+    if (format === 'text') {
+      text = 'All';
+    } else if (format === 'percentencode') {
+      text = FORMATS.percentencode!(v.allValue, [], name, () => v.allValue!);
+    } else if (format === 'queryparam') {
+      throw new Error(`variable format "queryparam" (in $${name}) is not modelled here`);
+    }
+    return interpolate(text, ctx, 'glob');
+  }
+  // MultiValueVariable.getValueText: the option texts joined with ' + ' ("All" for All).
+  const text = () => (v.all ? 'All' : [v.value].flat().join(' + '));
+  return applyFormat(v.value, format, fallback, name, text);
+}
+
+interface Context {
+  variables: Record<string, Variable>;
+  range?: TimeRange;
+}
+
+/** Scenes' VARIABLE_REGEX: `$name`, `[[name]]`/`[[name:fmt]]`, `${name}`/`${name.path}`/`${name:fmt}`. */
+const VARIABLE_REGEX = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
+
+function interpolate(sql: string, ctx: Context, fallback: string | undefined): string {
+  return sql.replace(
+    VARIABLE_REGEX,
+    (match, a?: string, b?: string, fmt2?: string, c?: string, path?: string, fmt3?: string) => {
+      const name = (a ?? b ?? c) as string;
+      const format = fmt2 ?? fmt3;
+      if ((name === '__from' || name === '__to') && ctx.range) {
+        // TimeFromAndToMacro ignores a field path.
+        const ms = (name === '__from' ? ctx.range.from : ctx.range.to).getTime();
+        return applyFormat(ms, format, fallback, name, () => {
+          throw new Error(`$${name} with the text format is the dashboard's time zone, not modelled here`);
+        });
+      }
+      const v = name.startsWith('__') ? undefined : ctx.variables[name];
+      if (v === undefined) {
+        return match;
+      }
+      if (path !== undefined) {
+        throw new Error(`\${${name}.${path}}: field paths of variables are not modelled here`);
+      }
+      return formatVariable(v, name, format, fallback, ctx);
+    }
+  );
+}
+
+/**
+ * Stage 1: template variables and the `$__from`/`$__to` macros, as the browser fills them in before
+ * the query goes to the backend. Other `$__...` names are Grafana's and stay for the backend.
+ */
+export function interpolateVariables(sql: string, variables: Record<string, Variable>, range?: TimeRange): string {
+  return interpolate(sql, { variables, range }, undefined);
 }
 
 /** Stage 3, first step: quote-aware removal of SQL comments (Grafana strips them before macros). */
@@ -329,5 +476,5 @@ export function expandMacros(sql: string, opts: ExpandOptions): string {
 
 /** The whole pipeline: what PostgreSQL receives for this panel query in Grafana. */
 export function expandQuery(sql: string, opts: ExpandOptions): string {
-  return expandMacros(interpolateVariables(sql, opts.variables ?? {}), opts);
+  return expandMacros(interpolateVariables(sql, opts.variables ?? {}, opts.range), opts);
 }

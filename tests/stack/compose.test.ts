@@ -55,7 +55,11 @@ const svc = (name: string): ComposeService => {
   if (!s) throw new Error(`no service ${name}`);
   return s;
 };
-const pluginJson = JSON.parse(read('plugin/src/plugin.json')) as { id: string };
+const pluginJson = JSON.parse(read('plugin/src/plugin.json')) as {
+  id: string;
+  includes: Array<{ path: string; defaultNav?: boolean }>;
+  dependencies: { grafanaDependency: string };
+};
 const pluginPkg = JSON.parse(read('plugin/package.json')) as { dependencies: Record<string, string> };
 
 describe('docker-compose.yml', () => {
@@ -160,7 +164,11 @@ describe('docker-compose.yml', () => {
     const g = svc('grafana');
     expect(pluginJson.id).toBe('tollgate-llm-app');
     expect(g.environment!.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).toBe(pluginJson.id);
-    expect(g.environment!.GF_USERS_HOME_PAGE).toBe(`/a/${pluginJson.id}`);
+    // A page of the app: every route has a sub-path, and the Overview is its default nav page.
+    expect(g.environment!.GF_USERS_HOME_PAGE).toBe(`/a/${pluginJson.id}/overview`);
+    const overview = pluginJson.includes.find((p) => p.defaultNav);
+    expect(overview?.path.replace('%PLUGIN_ID%', pluginJson.id)).toBe(g.environment!.GF_USERS_HOME_PAGE);
+    expect(read('plugin/src/constants.ts')).toMatch(/^\s*Overview = 'overview',$/m);
     expect(g.volumes).toContain(`grafana-plugin:/var/lib/grafana/plugins/${pluginJson.id}:ro`);
     expect(g.volumes).toContain('./provisioning:/etc/grafana/provisioning:ro');
     expect(svc('plugin').volumes).toEqual(['grafana-plugin:/out']);
@@ -210,5 +218,22 @@ describe('root package.json demo scripts', () => {
       expect(scripts[name]).toBe(`npm run build -w proxy && node proxy/dist/demo/${file}.js`);
       expect(existsSync(`${ROOT}proxy/src/demo/${file}.ts`)).toBe(true);
     }
+  });
+});
+
+describe('minimum Grafana version', () => {
+  it("is plugin.json's grafanaDependency wherever the README or the demo names one", () => {
+    const min = /^>=(\d+\.\d+\.\d+)$/.exec(pluginJson.dependencies.grafanaDependency)?.[1];
+    expect(min).toBeDefined();
+    const named = [
+      ...[...read('README.md').matchAll(/Grafana \((\d[\d.]*) or later/g)].map((m) => ['README.md', m[1]]),
+      // The banner's template literal spells `>=` as ${'>'}=.
+      ...[...read('proxy/src/demo/main.ts').matchAll(/Grafana \(\$\{'>'\}= (\d[\d.]*)\)/g)].map((m) => ['demo', m[1]]),
+    ];
+    expect(named.map(([file]) => file)).toEqual(['README.md', 'demo']);
+    expect(named).toEqual([
+      ['README.md', min],
+      ['demo', min],
+    ]);
   });
 });

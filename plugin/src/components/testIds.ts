@@ -6,6 +6,8 @@ export const testIds = {
     container: 'data-testid ac-container',
     datasource: 'data-testid ac-datasource',
     status: 'data-testid ac-status',
+    saveError: 'data-testid ac-save-error',
+    saved: 'data-testid ac-saved',
     submit: 'data-testid ac-submit-form',
   },
 };

@@ -14,7 +14,7 @@ import { stat, table, timeseries } from '../scenes/panels';
 
 type Params = { endpoint?: string; model?: string; callId?: string };
 
-/** A drill-down whose URL value is not a plain name or uuid: say so instead of querying with it. */
+/** A drill-down whose URL value isSafeValue (or isCallId) refuses: say so instead of querying with it. */
 function invalidPage(url: string, parent: SceneAppPageLike, what: string): SceneAppPage {
   return new SceneAppPage({
     title: `Invalid ${what}`,
@@ -31,9 +31,12 @@ function invalidPage(url: string, parent: SceneAppPageLike, what: string): Scene
 }
 
 /**
- * A route parameter. react-router has already decoded it; decoding again would turn a literal `%` into
- * a URIError (a crashed page) for a URL such as `.../endpoint/a%25`. Such a value is then simply not a
- * valid name (isSafeValue) and gets the "invalid" page.
+ * A route parameter, used as react-router hands it over: it decodes each path segment once (and turns
+ * the `%2F` it keeps inside a segment into `/`), which undoes encodeSegment. Decoding again would
+ * change values and turn a literal `%` into a URIError (a crashed page) for `.../endpoint/a%25`.
+ * Grafana's history also runs decodeURI over the path first, which leaves the escapes of `:/?#&=+$,;@`
+ * alone and decodes the rest; the two agree for every value but one holding `%`, and isSafeValue
+ * refuses those, so they get the "invalid" page.
  */
 function param(match: SceneRouteMatch<Params>, key: keyof Params): string {
   return match.params[key] ?? '';

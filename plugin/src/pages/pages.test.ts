@@ -1,5 +1,7 @@
 import { readFileSync } from 'fs';
 import path from 'path';
+import { createDataFrame, type DataLink, FieldType, getLinksSupplier, type InterpolateFunction } from '@grafana/data';
+import { locationService } from '@grafana/runtime';
 import {
   ConstantVariable,
   DataSourceVariable,
@@ -8,17 +10,23 @@ import {
   VizPanel,
   SceneAppPage,
   type SceneAppPageLike,
+  SceneFlexLayout,
   type SceneObject,
   SceneQueryRunner,
+  SceneTimeRange,
+  SceneVariableSet,
   sceneGraph,
 } from '@grafana/scenes';
-import { matchPath } from 'react-router-dom';
+import { matchRoutes } from 'react-router-dom';
 import { appPages } from './index';
-import { ALL_VALUE } from '../constants';
+import { ALL_VALUE, PLUGIN_BASE_URL } from '../constants';
 import { QUERIES } from '../queries';
-import { costsUrls } from '../utils/utils.routing';
+import { costsUrls, encodeSegment, isSafeValue } from '../utils/utils.routing';
 
 const UID = 'tollgate-postgres';
+const dashboard = JSON.parse(
+  readFileSync(path.join(__dirname, '../../../provisioning/dashboards/tollgate-cost-cache.json'), 'utf8')
+) as { timezone: string };
 const sqlFile = (name: string) => readFileSync(path.join(__dirname, '../../../sql/queries', `${name}.sql`), 'utf8');
 
 function runners(root: SceneObject): SceneQueryRunner[] {
@@ -81,6 +89,10 @@ describe('app pages', () => {
           expect((v.state.query as unknown as { rawSql: string }).rawSql).toBe(sqlFile(`var_${v.state.name}`));
         }
         expect(scene.state.controls?.length).toBe(4);
+        // UTC, like the SQL's day buckets and the provisioned dashboard.
+        expect(scene.state.$timeRange).toBeInstanceOf(SceneTimeRange);
+        expect(scene.state.$timeRange!.getTimeZone()).toBe('utc');
+        expect(scene.state.$timeRange!.getTimeZone()).toBe(dashboard.timezone);
         for (const r of runners(scene)) {
           expectVariablesResolve(scene, r);
         }
@@ -174,47 +186,144 @@ describe('costs drill-down', () => {
     expect((sceneGraph.lookupVariable('call_id', detail!) as ConstantVariable).getValue()).toBe(id);
   });
 
+  /** The VizPanel of `scene` whose field `field` carries a data link, and that link. */
+  const linkOf = (scene: SceneObject, field: string): { panel: VizPanel; links: DataLink[] } => {
+    const panel = (sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[]).find((p) =>
+      p.state.fieldConfig.overrides.some((o) => o.matcher.options === field)
+    )!;
+    const override = panel.state.fieldConfig.overrides.find((o) => o.matcher.options === field)!;
+    return { panel, links: override.properties[0]!.value as DataLink[] };
+  };
+
+  /**
+   * The href of a table cell's data link, built by Grafana's own code: @grafana/data's getLinksSupplier
+   * (uriencode unless the link names a format) with the panel's Scenes interpolation, at the current
+   * location (`${__url.path}` and `${__url.params}` read locationService).
+   */
+  const cellHref = (scene: SceneObject, field: string, value: string): string => {
+    const { panel, links } = linkOf(scene, field);
+    const frame = createDataFrame({ fields: [{ name: field, type: FieldType.string, values: [value], config: { links } }] });
+    // What VizPanel.interpolate does; getLinksSupplier passes a format name.
+    const interpolate: InterpolateFunction = (text, scopedVars, format) =>
+      sceneGraph.interpolate(panel, text, scopedVars, format as Parameters<typeof sceneGraph.interpolate>[3]);
+    const [link] = getLinksSupplier(frame, frame.fields[0]!, {}, interpolate)({ valueRowIndex: 0 });
+    return link!.href;
+  };
+
+  /**
+   * The page Grafana renders at `pathname`: react-router's matchRoutes (which decodes each segment as
+   * the app's <Routes> do) over the route paths from the Costs page down its drill-downs, each page
+   * built from the params react-router hands over.
+   */
+  const pageAt = (pathname: string): SceneAppPage => {
+    let current = costs;
+    let base = `${PLUGIN_BASE_URL}/${costs.state.routePath!.replace(/\/\*$/, '')}`;
+    for (;;) {
+      const next = (current.state.drilldowns ?? [])
+        .map((d) => ({ d, path: `${base}/${d.routePath}` }))
+        .map(({ d, path }) => ({ d, path, m: matchRoutes([{ path }], pathname)?.[0] }))
+        .find(({ m }) => m);
+      if (!next) {
+        return current;
+      }
+      current = next.d.getPage({ params: next.m!.params, isExact: true, path: pathname, url: pathname }, current) as SceneAppPage;
+      base = next.path.replace(/\/\*$/, '');
+    }
+  };
+
+  /** Follows a link as Grafana does: locationService.push (its history runs decodeURI over the path). */
+  const open = (href: string): SceneAppPage => {
+    expect(href).not.toMatch(/%25/); // nothing encoded twice: no value here holds a `%`
+    locationService.push(href);
+    return pageAt(locationService.getLocation().pathname);
+  };
+  const sceneOf = (p: SceneAppPage) => p.state.getScene!(match({}, p.state.url));
+  const drillValue = (p: SceneAppPage, name: string) =>
+    (sceneGraph.lookupVariable(name, runners(sceneOf(p))[0]!) as ConstantVariable).getValue();
+  const search = '?from=now-7d&var-endpoint=%24__all';
+
   it("each table's data link, filled in as Grafana does, lands on the next drill-down route", () => {
-    const linkOf = (scene: SceneObject, field: string): string => {
-      const panel = (sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[]).find((p) =>
-        p.state.fieldConfig.overrides.some((o) => o.matcher.options === field)
-      )!;
-      const override = panel.state.fieldConfig.overrides.find((o) => o.matcher.options === field)!;
-      return (override.properties[0]!.value as Array<{ url: string }>)[0]!.url;
-    };
-    // ${__url.path} is the current path, ${__value.text} the cell, ${__url.params} the query string.
-    const follow = (from: string, url: string, value: string) =>
-      url.replace('${__url.path}', from).replace('${__value.text}', encodeURI(value)).replace('${__url.params}', '?from=now-7d&var-endpoint=%24__all');
-    const routeOf = (page: SceneAppPage, href: string) => {
-      const rest = href.split('?')[0]!.slice(page.state.url.length);
-      const d = page.state.drilldowns!.find((x) => matchPath(x.routePath, rest) || matchPath(x.routePath.replace(/\/\*$/, ''), rest))!;
-      expect(d).toBeDefined();
-      const m = matchPath(d.routePath.replace(/\/\*$/, ''), rest)!;
-      return d.getPage(match(m.params as Record<string, string>, href), page) as SceneAppPage;
-    };
-    const costsScene = costs.state.getScene!(match({}, costs.state.url));
-    const toEndpoint = follow(costs.state.url, linkOf(costsScene, 'endpoint'), 'chat.completions');
-    expect(toEndpoint).toBe('/a/tollgate-llm-app/costs/endpoint/chat.completions?from=now-7d&var-endpoint=%24__all');
-    const endpoint = routeOf(costs, toEndpoint);
+    locationService.push(`${costs.state.url}${search}`);
+    const toEndpoint = cellHref(sceneOf(costs), 'endpoint', 'chat.completions');
+    expect(toEndpoint).toBe(`/a/tollgate-llm-app/costs/endpoint/chat.completions${search}`);
+    const endpoint = open(toEndpoint);
     expect(endpoint.state.url).toBe(costsUrls.endpoint('chat.completions'));
 
-    const toModel = follow(endpoint.state.url, linkOf(endpoint.state.getScene!(match({}, endpoint.state.url)), 'model'), 'gpt-4o');
-    const model = routeOf(endpoint, toModel);
+    const model = open(cellHref(sceneOf(endpoint), 'model', 'gpt-4o'));
     expect(model.state.url).toBe(costsUrls.model('chat.completions', 'gpt-4o'));
 
     const id = '00000000-0000-4000-8000-00000000000a';
-    const toCall = follow(model.state.url, linkOf(model.state.getScene!(match({}, model.state.url)), 'call_id'), id);
-    const call = routeOf(model, toCall);
+    const call = open(cellHref(sceneOf(model), 'call_id', id));
     expect(call.state.url).toBe(costsUrls.call('chat.completions', 'gpt-4o', id));
     expect(call.state.title).toBe(`Call ${id}`);
+    expect(locationService.getLocation().search).toBe(search);
   });
 
-  it('refuses URL values that are not plain names or a uuid, instead of querying with them', () => {
+  it.each([
+    ['a fine-tuned model id', 'ft:gpt-4o-mini-2024-07-18:acme::AbC123'],
+    ['a model id with a slash', 'meta-llama/Llama-3.1-8B'],
+  ])('takes %s through endpoint -> model -> call and back by breadcrumbs', (_, modelId) => {
+    const endpointId = 'chat.completions';
+    const id = '00000000-0000-4000-8000-00000000000b';
+    locationService.push(`${costs.state.url}${search}`);
+    const endpoint = open(cellHref(sceneOf(costs), 'endpoint', endpointId));
+    const model = open(cellHref(sceneOf(endpoint), 'model', modelId));
+    expect(model.state.title).toBe(`${endpointId} / ${modelId}`);
+    expect(model.state.url).toBe(costsUrls.model(endpointId, modelId));
+    expect(locationService.getLocation().pathname).toBe(costsUrls.model(endpointId, modelId));
+    expect(drillValue(model, 'drill_model')).toBe(modelId);
+    expect(drillValue(model, 'drill_endpoint')).toBe(endpointId);
+
+    const call = open(cellHref(sceneOf(model), 'call_id', id));
+    expect(call.state.url).toBe(costsUrls.call(endpointId, modelId, id));
+    expect(call.state.title).toBe(`Call ${id}`);
+    expect(drillValue(call, 'call_id')).toBe(id);
+
+    // Breadcrumbs: each parent's URL (as Scenes links it, with the query string) opens the same page,
+    // and a cell clicked there (the path now as the page built it) leads to the same call again.
+    const crumb = (p: SceneAppPage) => `${p.state.getParentPage!().state.url}${locationService.getLocation().search}`;
+    const backToModel = open(crumb(call));
+    expect([backToModel.state.url, backToModel.state.title]).toEqual([model.state.url, model.state.title]);
+    expect(open(cellHref(sceneOf(backToModel), 'call_id', id)).state.url).toBe(call.state.url);
+    const backToEndpoint = open(crumb(backToModel));
+    expect([backToEndpoint.state.url, backToEndpoint.state.title]).toEqual([endpoint.state.url, endpointId]);
+    expect(open(cellHref(sceneOf(backToEndpoint), 'model', modelId)).state.title).toBe(model.state.title);
+    expect(open(crumb(backToEndpoint))).toBe(costs);
+    expect(locationService.getLocation().search).toBe(search);
+  });
+
+  it("builds page URLs with Grafana's percentencode format, one segment per value", () => {
+    const values = ['ft:gpt-4o-mini-2024-07-18:acme::AbC123', 'meta-llama/Llama-3.1-8B', "o'brien (eu) *", 'a b?c#d&e=f'];
+    for (const value of values) {
+      const scene = new EmbeddedScene({
+        $variables: new SceneVariableSet({ variables: [new ConstantVariable({ name: 'v', value })] }),
+        body: new SceneFlexLayout({ children: [] }),
+      });
+      expect(encodeSegment(value)).toBe(sceneGraph.interpolate(scene, '${v:percentencode}'));
+      expect(encodeSegment(value)).not.toContain('/');
+      expect(pageAt(costsUrls.endpoint(value)).state.title).toBe(value);
+    }
+  });
+
+  it('accepts any value Grafana can quote and a URL can carry, and refuses the rest instead of querying', () => {
+    // Grafana's PostgreSQL datasource doubles the quotes of a single value: `'${drill_endpoint}'` stays one literal.
+    const pgFormat = (v: unknown) => String(v).replace(/'/g, "''");
+    const quoted = drill(costs, { endpoint: "x' OR '1'='1" });
+    expect(quoted.state.title).toBe("x' OR '1'='1");
+    const [runner] = runners(sceneOf(quoted));
+    expect(sceneGraph.interpolate(runner!, "endpoint = '${drill_endpoint}'", undefined, pgFormat)).toBe("endpoint = 'x'' OR ''1''=''1'");
+    for (const ok of ['ft:gpt-4o-mini-2024-07-18:acme::AbC123', 'meta-llama/Llama-3.1-8B', 'Mistral Large 2', 'gpt-4o@eu', '模型']) {
+      expect([ok, isSafeValue(ok)]).toEqual([ok, true]);
+    }
+    // `%` (decoded twice on the way), `$` (backend macros), `\`, control characters, dot segments.
+    for (const bad of ['a%', 'a%3A', '$__timeFilter(x)', 'a\\b', 'a\u0000b', 'a\nb', '.', '..', '', 'x'.repeat(257)]) {
+      expect([bad, isSafeValue(bad)]).toEqual([bad, false]);
+    }
     // react-router hands over decoded params; a stray % must not crash the page.
     expect(drill(costs, { endpoint: 'a%' }).state.title).toBe('Invalid endpoint');
-    const bad = drill(costs, { endpoint: "x' OR '1'='1" });
+    const bad = drill(costs, { endpoint: '$__timeFilter(x)' });
     expect(bad.state.title).toBe('Invalid endpoint');
-    expect(runners(bad.state.getScene!(match({}, bad.state.url)))).toHaveLength(0);
+    expect(runners(sceneOf(bad))).toHaveLength(0);
     const endpoint = drill(costs, { endpoint: 'embeddings' });
     const model = drill(endpoint, { model: 'text-embedding-3-small' });
     expect(drill(model, { callId: 'not-a-uuid' }).state.title).toBe('Invalid call id');

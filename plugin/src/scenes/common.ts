@@ -69,10 +69,14 @@ export function row(...children: SceneFlexItemLike[]): SceneFlexLayout {
   return new SceneFlexLayout({ direction: 'row', children });
 }
 
-/** A page body with its own time range (last 30 days), variables, pickers and refresh. */
+/**
+ * A page body with its own time range (last 30 days), variables, pickers and refresh. The range is in
+ * UTC: the queries bucket by UTC day (and the provisioned dashboard is UTC too), so the
+ * picker's times and the panels' day axes name the same days as the SQL does, in any browser.
+ */
 export function pageScene(datasourceUid: string, children: SceneFlexItemLike[], extra: SceneVariable[] = []): EmbeddedScene {
   return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-30d', to: 'now' }),
+    $timeRange: new SceneTimeRange({ from: 'now-30d', to: 'now', timeZone: 'utc' }),
     $variables: new SceneVariableSet({ variables: [...pageVariables(datasourceUid), ...extra] }),
     controls: [
       new VariableValueSelectors({}),

@@ -36,13 +36,19 @@ export function pie(title: string, query: QueryName, unit: string): VizPanel {
 /**
  * A table; with `link`, the cells of that field open the drill-down below the current URL, and
  * `${__url.params}` carries the time range and variables along.
+ *
+ * Grafana fills a data link with the `uriencode` format unless the link names another:
+ * - `${__url.path:raw}`: the current path is already a URL path; `uriencode` would encode its `%`
+ *   again (`%3A` -> `%253A`) and the next page would get a different value.
+ * - `${__value.text:percentencode}`: the cell as one path segment (`:`, `/`, `?`, `#` and the rest
+ *   encoded), the same encoding as the URLs the pages build (encodeSegment in utils.routing).
  */
 export function table(title: string, query: QueryName, link?: { field: string; segment: string }): VizPanel {
   const builder = PanelBuilders.table().setTitle(title).setData(sqlRunner(query));
   if (link) {
     builder.setOverrides((b) =>
       b.matchFieldsWithName(link.field).overrideLinks([
-        { title: `Open ${link.field}`, url: `\${__url.path}/${link.segment}/\${__value.text}\${__url.params}` },
+        { title: `Open ${link.field}`, url: `\${__url.path:raw}/${link.segment}/\${__value.text:percentencode}\${__url.params}` },
       ])
     );
   }

@@ -199,7 +199,7 @@ async function main(): Promise<void> {
    Try it:  curl ${proxyUrl}/v1/chat/completions -H 'Authorization: Bearer sk-demo-me' \\
               -H 'Content-Type: application/json' -H 'X-Tollgate-Cache: on' \\
               -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' -i
- Point an existing Grafana (${'>'}= 12.3) at it:
+ Point an existing Grafana (${'>'}= 13.1.0) at it:
 ${grafanaSnippet(dbUrl, !userDb).replace(/^/gm, '   ')}
  Ctrl-C stops everything.
 ==================================================================================

@@ -1,5 +1,8 @@
+import React from 'react';
+import { cleanup, render, screen } from '@testing-library/react';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
 import { config } from '@grafana/runtime';
-import { datasourceProblem, resolveDatasourceUid } from './App';
+import { AppRoutes, datasourceProblem, resolveDatasourceUid } from './App';
 
 describe('App datasource check', () => {
   it('explains a missing or unknown datasource, and accepts a known one', () => {
@@ -23,3 +26,39 @@ describe('App datasource choice', () => {
     expect(datasourceProblem(resolveDatasourceUid(undefined))).toMatch(/No PostgreSQL datasource is configured/);
   });
 });
+
+describe('App routes', () => {
+  // Grafana mounts an app at `/a/<id>/*`; the app's routes are relative to it.
+  function at(path: string) {
+    render(
+      <MemoryRouter initialEntries={[path]} future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
+        <Routes>
+          <Route
+            path="/a/tollgate-llm-app/*"
+            element={
+              <AppRoutes>
+                <Where />
+              </AppRoutes>
+            }
+          />
+        </Routes>
+      </MemoryRouter>
+    );
+    return screen.getByTestId('where').textContent;
+  }
+
+  it('sends the bare app URL, with or without a trailing slash, to the Overview with its query string', () => {
+    expect(at('/a/tollgate-llm-app')).toBe('/a/tollgate-llm-app/overview');
+    cleanup();
+    expect(at('/a/tollgate-llm-app/?from=now-7d&var-model=gpt-4o')).toBe('/a/tollgate-llm-app/overview?from=now-7d&var-model=gpt-4o');
+  });
+
+  it('leaves every page route to the scenes', () => {
+    expect(at('/a/tollgate-llm-app/costs/endpoint/embeddings')).toBe('/a/tollgate-llm-app/costs/endpoint/embeddings');
+  });
+});
+
+function Where() {
+  const { pathname, search } = useLocation();
+  return <span data-testid="where">{pathname + search}</span>;
+}

@@ -1,11 +1,13 @@
-import React, { useMemo } from 'react';
+import React, { type ReactNode, useMemo } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { SceneApp, useSceneApp } from '@grafana/scenes';
 import type { AppRootProps } from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { Alert } from '@grafana/ui';
-import { type AppJsonData, PLUGIN_BASE_URL, POSTGRES_TYPE, PROVISIONED_DATASOURCE_UID } from '../../constants';
+import { type AppJsonData, POSTGRES_TYPE, PROVISIONED_DATASOURCE_UID, ROUTES } from '../../constants';
 import { appPages } from '../../pages';
 import { PluginPropsContext } from '../../utils/utils.plugin';
+import { prefixRoute } from '../../utils/utils.routing';
 import { testIds } from '../testIds';
 
 // useSceneApp caches the app per factory function, so keep one factory per datasource uid.
@@ -21,6 +23,22 @@ function sceneAppFactory(datasourceUid: string): () => SceneApp {
     factories.set(datasourceUid, factory);
   }
   return factory;
+}
+
+/**
+ * Every page route has a sub-path (`overview/*`, `costs/*`...), so the app's own root,
+ * `/a/tollgate-llm-app` with or without a trailing slash, would match none and render nothing. Links
+ * and bookmarks may still point there (Grafana's nav, a home page setting): send them to the
+ * Overview, keeping the query string (time range, variables). Everything else goes to `children`.
+ */
+export function AppRoutes({ children }: { children: ReactNode }) {
+  const { search } = useLocation();
+  return (
+    <Routes>
+      <Route index element={<Navigate replace to={{ pathname: prefixRoute(ROUTES.Overview), search }} />} />
+      <Route path="*" element={children} />
+    </Routes>
+  );
 }
 
 function AppWithScenes({ datasourceUid }: { datasourceUid: string }) {
@@ -65,10 +83,12 @@ function App(props: AppRootProps<AppJsonData>) {
         <Alert title={problem ?? ''} severity="warning" data-testid={testIds.app.noDatasource}>
           Choose the Tollgate Postgres datasource on the{' '}
           <a href={`${config.appSubUrl ?? ''}/plugins/${props.meta.id}`}>app&apos;s configuration page</a> (provisioning sets{' '}
-          <code>tollgate-postgres</code>). The app opens at <code>{PLUGIN_BASE_URL}</code>.
+          <code>tollgate-postgres</code>). The app opens at <code>{prefixRoute(ROUTES.Overview)}</code>.
         </Alert>
       ) : (
-        <AppWithScenes datasourceUid={uid} />
+        <AppRoutes>
+          <AppWithScenes datasourceUid={uid} />
+        </AppRoutes>
       )}
     </PluginPropsContext.Provider>
   );

@@ -1,7 +1,7 @@
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { PluginType } from '@grafana/data';
-import { of } from 'rxjs';
+import { of, throwError } from 'rxjs';
 import AppConfig, { type AppConfigProps } from './AppConfig';
 import { testIds } from '../testIds';
 
@@ -21,6 +21,9 @@ jest.mock('@grafana/runtime', () => ({
     </select>
   ),
 }));
+
+/** Lets pending promise callbacks and Node's unhandled-rejection check run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function props(jsonData: Record<string, unknown>): AppConfigProps {
   return {
@@ -57,6 +60,44 @@ describe('AppConfig', () => {
     await waitFor(() => expect(reload).toHaveBeenCalled());
     const save = fetch.mock.calls.map(([req]) => req).find((r) => r.url === '/api/plugins/tollgate-llm-app/settings');
     expect(save).toMatchObject({ method: 'POST', data: { enabled: true, pinned: true, jsonData: { other: 1, datasourceUid: 'other-pg' } } });
+  });
+
+  it('saves but does not reload when the check fails, so its message stays on screen', async () => {
+    fetch.mockImplementation(({ url }: { url: string }) =>
+      url.endsWith('/health') ? of({ data: { status: 'ERROR', message: 'password authentication failed' } }) : of({ data: {} })
+    );
+    render(<AppConfig {...props({ datasourceUid: 'tollgate-postgres' })} />);
+    fireEvent.click(screen.getByTestId(testIds.appConfig.submit));
+    expect(await screen.findByText('password authentication failed')).toBeInTheDocument();
+    expect(screen.getByTestId(testIds.appConfig.status)).toHaveTextContent('The datasource cannot be reached');
+    expect(await screen.findByTestId(testIds.appConfig.saved)).toBeInTheDocument();
+    expect(fetch.mock.calls.some(([req]) => req.url === '/api/plugins/tollgate-llm-app/settings')).toBe(true);
+    await settle();
+    expect(reload).not.toHaveBeenCalled();
+  });
+
+  it('shows why a save failed, without reloading and without an unhandled rejection', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      fetch.mockImplementation(({ url }: { url: string }) =>
+        url.endsWith('/health')
+          ? of({ data: { status: 'OK', message: 'Database Connection OK' } })
+          : throwError(() => ({ status: 403, data: { message: 'Permission denied' } }))
+      );
+      render(<AppConfig {...props({ datasourceUid: 'tollgate-postgres' })} />);
+      fireEvent.click(screen.getByTestId(testIds.appConfig.submit));
+      expect(await screen.findByTestId(testIds.appConfig.saveError)).toHaveTextContent('The settings were not saved');
+      expect(screen.getByText('Permission denied')).toBeInTheDocument();
+      expect(screen.queryByTestId(testIds.appConfig.saved)).not.toBeInTheDocument();
+      await settle();
+      expect(reload).not.toHaveBeenCalled();
+      expect(unhandled).not.toHaveBeenCalled();
+      // The button is usable again for another try.
+      expect(screen.getByTestId(testIds.appConfig.submit)).toBeEnabled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
   });
 
   it('shows a clear error when the datasource cannot be reached', async () => {

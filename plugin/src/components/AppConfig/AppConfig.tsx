@@ -20,9 +20,14 @@ export async function checkDatasource(uid: string): Promise<Check> {
       ? { kind: 'ok', message: res.data.message ?? 'Database connection OK' }
       : { kind: 'error', message: res.data.message ?? `status ${res.data.status ?? 'unknown'}` };
   } catch (e) {
-    const err = e as { data?: { message?: string }; message?: string };
-    return { kind: 'error', message: err.data?.message ?? err.message ?? 'the datasource did not answer' };
+    return { kind: 'error', message: errorMessage(e, 'the datasource did not answer') };
   }
+}
+
+/** The message of a getBackendSrv().fetch error (the API's `{ message }`) or of any other error. */
+function errorMessage(e: unknown, fallback: string): string {
+  const err = (e ?? {}) as { data?: { message?: string }; message?: string };
+  return err.data?.message ?? err.message ?? fallback;
 }
 
 /** POST /api/plugins/<id>/settings: jsonData is what the app pages read back from plugin.meta. */
@@ -34,13 +39,35 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
   const { enabled, pinned, jsonData } = plugin.meta;
   const [uid, setUid] = useState<string>(jsonData?.datasourceUid ?? '');
   const [check, setCheck] = useState<Check>({ kind: 'none' });
+  const [saveError, setSaveError] = useState<string | undefined>();
+  const [saving, setSaving] = useState(false);
+  // Saved, but not reloaded because the check failed: say so, next to the check's message.
+  const [savedUnchecked, setSavedUnchecked] = useState(false);
 
   const onSubmit = async (event: React.FormEvent) => {
     event.preventDefault();
-    setCheck(await checkDatasource(uid));
-    await saveSettings(plugin.meta.id, { enabled, pinned, jsonData: { ...jsonData, datasourceUid: uid } });
-    // The app reads jsonData once per page load; a reload shows the new datasource.
-    locationService.reload();
+    setSaving(true);
+    setSaveError(undefined);
+    setSavedUnchecked(false);
+    const result = await checkDatasource(uid);
+    setCheck(result);
+    try {
+      // Saved even when the check fails: the datasource may only be down for now, and the check's
+      // message says what to fix.
+      await saveSettings(plugin.meta.id, { enabled, pinned, jsonData: { ...jsonData, datasourceUid: uid } });
+    } catch (e) {
+      setSaveError(errorMessage(e, 'Grafana did not save the settings'));
+      return;
+    } finally {
+      setSaving(false);
+    }
+    if (result.kind === 'ok') {
+      // The app reads jsonData once per page load; a reload shows the new datasource. Only now: a
+      // reload would wipe the message of a failed check before anyone could read it.
+      locationService.reload();
+    } else {
+      setSavedUnchecked(true);
+    }
   };
 
   return (
@@ -62,6 +89,16 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
             {check.message}
           </Alert>
         )}
+        {savedUnchecked && (
+          <Alert title="Settings saved" severity="info" data-testid={testIds.appConfig.saved}>
+            The app uses this datasource from the next page load; fix the connection first.
+          </Alert>
+        )}
+        {saveError !== undefined && (
+          <Alert title="The settings were not saved" severity="error" data-testid={testIds.appConfig.saveError}>
+            {saveError}
+          </Alert>
+        )}
         <Field label="PostgreSQL datasource" description="The datasource of the Tollgate database (read-only role).">
           <div data-testid={testIds.appConfig.datasource}>
             <DataSourcePicker
@@ -71,6 +108,8 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
               onChange={(ds: DataSourceInstanceSettings) => {
                 setUid(ds.uid);
                 setCheck({ kind: 'none' });
+                setSavedUnchecked(false);
+                setSaveError(undefined);
               }}
             />
           </div>
@@ -78,7 +117,7 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
         <Button type="button" variant="secondary" disabled={!uid} onClick={async () => setCheck(await checkDatasource(uid))}>
           Test connection
         </Button>{' '}
-        <Button type="submit" data-testid={testIds.appConfig.submit} disabled={!uid}>
+        <Button type="submit" data-testid={testIds.appConfig.submit} disabled={!uid || saving}>
           Save
         </Button>
       </FieldSet>
