@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { idempotencyKeyHash } from '../proxy/src/idempotency/keys.js';
 import { buildReplica, removeReplicaBuild, spawnReplica, type Replica } from './support/replicaProcess.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -216,6 +218,36 @@ describe('Idempotency-Key: bounded wait and failures', () => {
       expect(stack.mock.total(CHAT)).toBe(1);
     } finally {
       await stack.close();
+    }
+  });
+
+  it('callers waiting on one key share a rate-limited attempt (retry-after included) instead of each retrying', async () => {
+    let calls = 0;
+    const limited = createServer((_req, res) => {
+      calls++;
+      setTimeout(() => {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
+      }, 150);
+    });
+    await new Promise<void>((r) => limited.listen(0, '127.0.0.1', r));
+    const upstreamUrl = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/v1`;
+    const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: upstreamUrl });
+    try {
+      const base = stack.proxyUrl.replace(/\/v1$/, '');
+      const headers = { 'idempotency-key': randomUUID() };
+      const payload = personaPayload(`limited-${randomUUID()}`);
+      const results = await Promise.all(Array.from({ length: 20 }, () => post(base, '/api/personas/generate', payload, headers)));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(429));
+      expect(results.every((r) => r.headers.get('retry-after') === '7' && r.json.error.code === 'rate_limit_exceeded')).toBe(true);
+      expect(calls).toBe(1);
+      // Not stored: the next try with the key runs again.
+      await post(base, '/api/personas/generate', payload, headers);
+      expect(calls).toBe(2);
+    } finally {
+      await stack.close();
+      limited.closeAllConnections();
+      await new Promise((r) => limited.close(r));
     }
   });
 

@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
@@ -141,6 +145,44 @@ describe('request bodies reach upstream unchanged', () => {
     });
     expect(dots.status).toBe(400);
     expect(JSON.parse(dots.body)).toMatchObject({ error: { code: 'invalid_url' } });
+  });
+
+  it('an upload of unknown length (chunked, as the SDK sends a file stream) is streamed upstream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-upload-'));
+    const path = join(dir, 'batch.jsonl');
+    writeFileSync(path, '{"custom_id":"2"}\n'.repeat(300));
+    const client = new OpenAI({ baseURL: stack.proxyUrl, apiKey: 'sk-upload', maxRetries: 0 });
+    const file = await client.files.create({ file: createReadStream(path), purpose: 'batch' });
+    const seen = file as unknown as { method: string; path: string; text: string };
+    expect(seen).toMatchObject({ method: 'POST', path: '/v1/files' });
+    expect(seen.text).toContain('{"custom_id":"2"}\n'.repeat(300));
+
+    const tooBig = await httpRequest(`${stack.proxyUrl}/files`, {
+      method: 'POST',
+      body: Readable.from([Buffer.alloc(48 * 1024, 1), Buffer.alloc(48 * 1024, 2)]),
+      headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: 'Bearer sk-upload' },
+    });
+    expect(tooBig.statusCode).toBe(413);
+    expect(await tooBig.body.json()).toMatchObject({ error: { code: 'request_too_large' } });
+  });
+
+  it('an Idempotency-Key on an upload tells a retry (new boundary) from another upload (422)', async () => {
+    const upload = (boundary: string, content: string) =>
+      httpRequest(`${stack.proxyUrl}/files`, {
+        method: 'POST',
+        body: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n${content}\r\n--${boundary}--\r\n`,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: 'Bearer sk-upload', 'idempotency-key': 'upload-1' },
+      });
+    const first = await upload('b1', 'one');
+    expect(first.statusCode).toBe(200);
+    const firstBody = await first.body.text();
+    const retry = await upload('b2-other-boundary', 'one');
+    expect(retry.statusCode).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await retry.body.text()).toBe(firstBody);
+    const other = await upload('b3', 'two');
+    expect(other.statusCode).toBe(422);
+    expect(await other.body.json()).toMatchObject({ error: { code: 'idempotency_key_mismatch' } });
   });
 
   it('an upload over BODY_LIMIT_BYTES is refused with 413', async () => {

@@ -207,6 +207,13 @@ describe('/v1 response cache and Idempotency-Key', () => {
     const b = await collect();
     expect(b.replayed).toBe('true');
     expect(b.chunks).toEqual(a.chunks);
+    // The caller asked for no usage, yet the replay's row carries the original call's tokens.
+    const rows = await loggedRows(stack, 'tenant = $1', [tenantOf('sk-idem-stream')]);
+    const original = rows.find((r) => r['cache_status'] === 'bypass');
+    const replay = rows.find((r) => r['cache_status'] === 'idempotent_replay');
+    expect(rows).toHaveLength(2);
+    expect(replay).toMatchObject({ tokens_prompt: original!['tokens_prompt'], tokens_completion: original!['tokens_completion'], usage_source: 'reported' });
+    expect(original!['tokens_prompt']).toBeGreaterThan(0);
   });
 
   it('Idempotency-Key and the cache together: the key still replays and still refuses another body', async () => {
@@ -277,6 +284,32 @@ describe('/v1 response cache and Idempotency-Key', () => {
     await k2.body.dump();
   });
 
+  it('a hit of a model without a price saved an unknown amount: cost_saved_usd NULL, not 0', async () => {
+    const c = client('sk-unpriced-hit', { 'x-tollgate-cache': 'on' });
+    const params = { model: 'my-unpriced-model', messages: [{ role: 'user' as const, content: 'price unknown' }] };
+    await c.chat.completions.create(params);
+    const hit = await c.chat.completions.create(params).withResponse();
+    expect(hit.response.headers.get('x-tollgate-cache')).toBe('HIT');
+    const rows = await loggedRows(stack, 'tenant = $1', [tenantOf('sk-unpriced-hit')]);
+    // The miss is logged after its cache write, so the hit's row may come first; a hit that
+    // arrives while that write is still running joins it and is logged coalesced.
+    const served = rows.filter((r) => r['cache_status'] !== 'miss');
+    expect(rows.find((r) => r['cache_status'] === 'miss')).toMatchObject({ cost_usd: null, cost_saved_usd: 0 });
+    expect(served).toHaveLength(1);
+    expect(['hit', 'coalesced']).toContain(served[0]!['cache_status']);
+    expect(served[0]).toMatchObject({ cost_usd: 0, cost_saved_usd: null });
+  });
+
+  it('two Idempotency-Key headers are a 400, not one key made of both', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+      headers: ['content-type', 'application/json', 'authorization', 'Bearer sk-x', 'idempotency-key', 'a', 'idempotency-key', 'b'],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(await res.body.json()).toMatchObject({ error: { code: 'invalid_idempotency_key' } });
+  });
+
   it('a malformed Idempotency-Key is a 400', async () => {
     const res = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
       method: 'POST',
@@ -285,5 +318,41 @@ describe('/v1 response cache and Idempotency-Key', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(await res.body.json()).toMatchObject({ error: { code: 'invalid_idempotency_key' } });
+  });
+});
+
+describe('Idempotency-Key on /v1: a duplicate in the same process', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ IDEMPOTENCY_WAIT_MS: '300' });
+  });
+  afterAll(() => stack.close());
+
+  const send = (key: string, latencyMs: number, apiKey: string) =>
+    httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `wait on ${key}` }] }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, 'idempotency-key': key, 'x-mock-latency-ms': String(latencyMs) },
+    }).then(async (r) => ({ status: r.statusCode, headers: r.headers, body: await r.body.text() }));
+
+  it('waits at most IDEMPOTENCY_WAIT_MS, then 409', async () => {
+    const first = send('slow-key', 1500, 'sk-wait-409');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const second = await send('slow-key', 0, 'sk-wait-409');
+    expect(second.status).toBe(409);
+    expect(Date.now() - started).toBeLessThan(1200);
+    expect((await first).status).toBe(200);
+  });
+
+  it('a duplicate that waited and got the answer is logged coalesced, a later one idempotent_replay', async () => {
+    const first = send('wait-key', 150, 'sk-wait-ok');
+    await new Promise((r) => setTimeout(r, 50));
+    const waited = await send('wait-key', 0, 'sk-wait-ok');
+    expect(waited.headers['idempotent-replayed']).toBe('true');
+    expect(waited.body).toBe((await first).body);
+    await send('wait-key', 0, 'sk-wait-ok');
+    const rows = await loggedRows(stack, 'tenant = $1', [tenantOf('sk-wait-ok')]);
+    expect(rows.map((r) => r['cache_status']).sort()).toEqual(['bypass', 'coalesced', 'idempotent_replay']);
   });
 });

@@ -47,6 +47,14 @@ export function createApp(deps: AppDeps): Express {
   // Body-parser and routing errors inside /api end here; nothing reaches express's HTML 500 page.
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
+    if (e?.type === 'request.aborted') {
+      // The caller hung up mid-upload: nobody is left to answer; the row says so.
+      const ctx = refusedCallContext(req);
+      ctx.clientAborted = true;
+      res.destroy();
+      recordCall(deps, ctx, { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' });
+      return;
+    }
     let answer: ProxyError;
     if (e?.type === 'entity.parse.failed') {
       answer = new ProxyError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', 'invalid_json', null, false);
@@ -63,13 +71,19 @@ export function createApp(deps: AppDeps): Express {
       answer = new ProxyError(500, 'Internal proxy error.', 'server_error', 'proxy_error');
     }
     // Requests refused before their route ran still get their one call-log row and request id.
-    const ctx = newCallContext(req);
-    ctx.endpoint = endpointOf(req.originalUrl.replace(/^\/api(?=\/)/, ''));
+    const ctx = refusedCallContext(req);
     if (!res.headersSent) res.setHeader('x-tollgate-request-id', ctx.requestId);
     sendError(res, answer);
     recordCall(deps, ctx, { status: answer.status, usage: undefined, cacheStatus: 'bypass', errorType: answer.code ?? answer.type });
   });
   return app;
+}
+
+/** The context of a request refused before its route ran, named as its route would have named it. */
+function refusedCallContext(req: express.Request) {
+  const ctx = newCallContext(req);
+  ctx.endpoint = endpointOf(req.originalUrl.replace(/^\/api(?=\/)/, ''));
+  return ctx;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -25,6 +25,9 @@ export class ProxyError extends Error {
     super(message);
   }
 
+  /** Headers that go with the answer, e.g. upstream's retry-after on a 429. */
+  headers: Record<string, string> = {};
+
   body(): OpenAIErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
@@ -35,6 +38,7 @@ export function sendError(res: Response, err: ProxyError): void {
     res.destroy();
     return;
   }
+  for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
   if (err.shouldRetry !== undefined) res.setHeader('x-should-retry', String(err.shouldRetry));
   res.status(err.status).json(err.body());
 }

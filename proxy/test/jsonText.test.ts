@@ -24,4 +24,10 @@ describe('jsonText', () => {
     const s2 = memberValueSpan(nul, 'stream_options')!;
     expect(nul.slice(s2.start, s2.end)).toBe('null');
   });
+
+  it('a repeated member gives its last value, the one JSON.parse and upstream keep', () => {
+    const text = '{"stream_options":{"a":1},"stream":true,"stream_options":{"b":2}}';
+    const span = memberValueSpan(text, 'stream_options')!;
+    expect(text.slice(span.start, span.end)).toBe('{"b":2}');
+  });
 });

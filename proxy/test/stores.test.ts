@@ -91,6 +91,20 @@ describe('IdempotencyStore', () => {
     expect(await waiting).toMatchObject({ kind: 'replay', waited: true, stored: ok });
   });
 
+  it('a failed attempt is the answer of the callers of this process waiting on it, not of later ones', async () => {
+    const store = new IdempotencyStore(pool);
+    const req = idemRequest();
+    const owner = await store.begin(req);
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    const waiters = [store.acquire(req, 5000), store.acquire(req, 5000)];
+    await sleep(100);
+    const limited = { status: 429, headers: { 'retry-after': '3' }, contentType: 'application/json', bodyJson: { error: {} }, bodyText: '{"error":{}}' };
+    await store.release(owner.lease, limited);
+    for (const w of await Promise.all(waiters)) expect(w).toMatchObject({ kind: 'failed', waited: true, stored: limited });
+    // A retry after the failure runs again.
+    expect(await store.acquire(req, 5000)).toMatchObject({ kind: 'owner', waited: false });
+  });
+
   it('a crashed owner (lease ran out) is taken over, and the old owner can no longer complete', async () => {
     const store = new IdempotencyStore(pool, { leaseMs: 200 });
     const other = new IdempotencyStore(pool, { leaseMs: 200 });
@@ -284,6 +298,29 @@ describe('ResponseCache', () => {
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM response_cache WHERE tenant = $1', [tenant]);
     expect(rows[0].n).toBe(0);
     await cache.close();
+  });
+
+  it('a memory copy older than max-age, or than memoryTtlMs, gives way to a row refreshed by another instance', async () => {
+    const a = new ResponseCache(pool, { lruEntries: 10 });
+    const b = new ResponseCache(pool, { lruEntries: 10, memoryTtlMs: 300 });
+    const tenant = `t_${randomUUID()}`;
+    const key = randomUUID();
+    await put(a, tenant, key, 60);
+    const first = (await b.get(tenant, key))!;
+    expect((await b.get(tenant, key))!.fromMemory).toBe(true);
+    await sleep(1100);
+    await put(a, tenant, key, 60); // a `no-cache` refresh on instance a
+    const fresh = await b.get(tenant, key, { maxAgeSeconds: 0 });
+    expect(fresh).toMatchObject({ fromMemory: false, ageSeconds: 0 });
+    expect(fresh!.entry.createdAt.getTime()).toBeGreaterThan(first.entry.createdAt.getTime());
+    await sleep(1100);
+    await put(a, tenant, key, 60);
+    await sleep(350);
+    const reread = (await b.get(tenant, key))!;
+    expect(reread.fromMemory).toBe(false);
+    expect(reread.entry.createdAt.getTime()).toBeGreaterThan(fresh!.entry.createdAt.getTime());
+    await a.close();
+    await b.close();
   });
 
   it('the LRU is bounded', async () => {

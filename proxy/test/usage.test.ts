@@ -1,3 +1,4 @@
+import { usageFromJsonTail } from '../src/usage/tail.js';
 import { estimateUsage, fromCompletionUsage, fromResponseUsage, promptTextOf, usageFromJson } from '../src/usage/extract.js';
 
 describe('fromCompletionUsage', () => {
@@ -129,5 +130,20 @@ describe('estimation', () => {
     expect(promptTextOf({ input: [1, 2, 3] })).toBe('');
     expect(promptTextOf({ prompt: 'legacy' })).toBe('legacy');
     expect(promptTextOf(null)).toBe('');
+  });
+});
+
+describe('usageFromJsonTail', () => {
+  it('reads the last top-level usage object from the end of a body', () => {
+    const tail = 'AAAA"},{"object":"embedding","index":3,"embedding":"usage"}],"model":"text-embedding-3-large","usage":{"prompt_tokens":19480,"total_tokens":19480}}';
+    expect(usageFromJsonTail('embeddings', tail)).toMatchObject({ promptTokens: 19480, completionTokens: 0, source: 'reported' });
+    const responses = '..."usage":{"input_tokens":10,"output_tokens":5,"output_tokens_details":{"reasoning_tokens":2},"total_tokens":15}}';
+    expect(usageFromJsonTail('responses', responses)).toMatchObject({ promptTokens: 10, completionTokens: 5, reasoningTokens: 2 });
+  });
+
+  it('gives undefined when the tail has no complete usage object', () => {
+    expect(usageFromJsonTail('embeddings', '"data":[1,2,3]}')).toBeUndefined();
+    expect(usageFromJsonTail('embeddings', '"usage":{"prompt_tokens":1')).toBeUndefined();
+    expect(usageFromJsonTail('embeddings', '"usage":null}')).toBeUndefined();
   });
 });

@@ -101,6 +101,9 @@ const now = Date.now();
 const personaAgesHours = [2, 3, 30, 50, 100, 24 * 10, 24 * 40, 24 * 400];
 const requestAgesHours = [1, 26, 24 * 5, 24 * 29, 24 * 31];
 
+/** Every variable a query may use, drill-down ones included. */
+const drillVars = () => ({ ...ALL_VARS, drill_endpoint: { value: 'embeddings' }, drill_model: { value: 'text-embedding-3-small' }, call_id: { value: uuid(1) } });
+
 async function run(name: string, variables: Record<string, Variable> = ALL_VARS): Promise<Record<string, unknown>[]> {
   const sql = expandQuery(readQuery(name), { range: RANGE, variables });
   return (await client.query(sql)).rows as Record<string, unknown>[];
@@ -171,7 +174,7 @@ afterAll(async () => {
 
 describe('sql/queries on real Postgres', () => {
   it('every query file expands and runs', async () => {
-    const vars = { ...ALL_VARS, drill_endpoint: { value: 'embeddings' }, drill_model: { value: 'text-embedding-3-small' }, call_id: { value: uuid(1) } };
+    const vars = drillVars();
     const names = queryNames();
     expect(names.length).toBeGreaterThanOrEqual(25);
     for (const name of names) {
@@ -347,7 +350,49 @@ describe('sql/queries on real Postgres', () => {
   });
 });
 
-describe('the Grafana role (migration 003)', () => {
+describe('the Grafana role (migrations 003 and 007)', () => {
+  it('cannot read cached prompts and answers, only the caches\' bookkeeping', async () => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE tollgate_grafana');
+      const bodies = [
+        'personas_json FROM public.persona_cache',
+        'response_json FROM public.request_log',
+        'response_text FROM public.request_log',
+        'response_raw FROM public.request_log',
+        'response_json FROM public.response_cache',
+        'sse_text FROM public.response_cache',
+        'response_headers FROM public.response_cache',
+        '* FROM public.response_cache',
+      ];
+      for (const what of bodies) {
+        await c.query('SAVEPOINT s');
+        await expect(c.query(`SELECT ${what} LIMIT 1`)).rejects.toThrow(/permission denied/);
+        await c.query('ROLLBACK TO SAVEPOINT s');
+      }
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
+
+  it('can run every panel query', async () => {
+    const c = await pool.connect();
+    try {
+      for (const name of queryNames()) {
+        await c.query('BEGIN');
+        await c.query('SET LOCAL ROLE tollgate_grafana');
+        await c.query('SET LOCAL search_path TO public');
+        await expect(c.query(expandQuery(readQuery(name), { range: RANGE, variables: drillVars() }))).resolves.toBeDefined();
+        await c.query('ROLLBACK');
+      }
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
+
   it('can read the four tables and nothing else, and cannot write', async () => {
     const c = await pool.connect();
     try {

@@ -53,22 +53,26 @@ interface Row {
 /**
  * The response cache: rows in Postgres (`response_cache`, unique per tenant + key, with expiry) and
  * a bounded in-process LRU in front for hot entries. Every replica reads the same rows, so an
- * answer cached by one is a hit on all; the LRU only holds entries until their own expiry.
+ * answer cached by one is a hit on all. The LRU holds an entry until its own expiry, but for at
+ * most `memoryTtlMs` (default 30 s) without looking at its row again, so a refresh (`no-cache`) on
+ * another replica reaches this one within that time.
  * Hit counters are batched in memory and written every `hitFlushMs` (and on close).
  */
 export class ResponseCache {
-  private readonly lru: LruMap<string, CacheEntry>;
+  private readonly lru: LruMap<string, { entry: CacheEntry; loadedAt: number }>;
   private readonly hits = new Map<string, { tenant: string; key: string; n: number; at: Date }>();
   private hitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: Pool,
-    opts: { lruEntries: number; hitFlushMs?: number } = { lruEntries: 1000 },
+    opts: { lruEntries: number; hitFlushMs?: number; memoryTtlMs?: number } = { lruEntries: 1000 },
   ) {
     this.lru = new LruMap(opts.lruEntries);
     this.hitFlushMs = opts.hitFlushMs ?? 2000;
+    this.memoryTtlMs = opts.memoryTtlMs ?? 30_000;
   }
   private readonly hitFlushMs: number;
+  private readonly memoryTtlMs: number;
 
   private static id(tenant: string, key: string): string {
     return `${tenant}\u0000${key}`;
@@ -78,9 +82,13 @@ export class ResponseCache {
   async get(tenant: string, key: string, opts: { maxAgeSeconds?: number } = {}): Promise<CacheHit | undefined> {
     const now = Date.now();
     const id = ResponseCache.id(tenant, key);
-    let entry = this.lru.get(id);
+    const held = this.lru.get(id);
+    let entry = held?.entry;
     let fromMemory = true;
-    if (entry && entry.expiresAt.getTime() <= now) {
+    const loadedAt = held?.loadedAt ?? 0;
+    // An entry too old for this request may have been refreshed by another replica: ask its row.
+    const tooOld = entry && opts.maxAgeSeconds !== undefined && now - entry.createdAt.getTime() > opts.maxAgeSeconds * 1000;
+    if (entry && (entry.expiresAt.getTime() <= now || now - loadedAt > this.memoryTtlMs || tooOld)) {
       this.lru.delete(id);
       entry = undefined;
     }
@@ -109,7 +117,7 @@ export class ResponseCache {
         createdAt: row.created_at,
         expiresAt: row.expires_at,
       };
-      this.lru.set(id, entry);
+      this.lru.set(id, { entry, loadedAt: now });
     }
     const ageSeconds = Math.max(0, Math.floor((now - entry.createdAt.getTime()) / 1000));
     if (opts.maxAgeSeconds !== undefined && ageSeconds > opts.maxAgeSeconds) return undefined;
@@ -148,7 +156,7 @@ export class ResponseCache {
     const { ttlSeconds: _ttl, ...rest } = p;
     const entry: CacheEntry = { ...rest, createdAt: rows[0]!.created_at, expiresAt: rows[0]!.expires_at };
     if (entry.bodyJson === undefined && entry.bodyText !== undefined) entry.bodyJson = JSON.parse(entry.bodyText);
-    this.lru.set(ResponseCache.id(p.tenant, p.key), entry);
+    this.lru.set(ResponseCache.id(p.tenant, p.key), { entry, loadedAt: Date.now() });
     return entry;
   }
 

@@ -15,6 +15,7 @@ import type { IdempotencyLease, IdempotencyStore } from '../idempotency/store.js
 import { apiCallContext, openaiFor, upstreamAnswered, upstreamError } from '../personas/upstream.js';
 import { costUsd } from '../pricing/cost.js';
 import { recordCall } from '../proxy/callRecord.js';
+import { sendSharedFailure } from '../proxy/sharedFailure.js';
 import { analyseStream } from '../sse/assemble.js';
 import { sseErrorEvent } from '../sse/broadcaster.js';
 import { replayableHeaders, sendStored } from '../sse/stored.js';
@@ -66,7 +67,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
       }
       const model = parsed.data.model ?? cfg.CHAT_STREAM_MODEL;
       ctx.model = model;
-      const key = parseIdempotencyKey(req.headers['idempotency-key']);
+      const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
       if (key !== undefined) {
         const keyHash = idempotencyKeyHash(key);
         const r = await services.idempotency.acquire(
@@ -84,6 +85,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
         );
         if (r.kind === 'mismatch') throw keyMismatchError();
         if (r.kind === 'in_progress') throw keyInProgressError();
+        if (r.kind === 'failed') return recordCall(deps, ctx, sendSharedFailure(res, ctx, r.stored));
         if (r.kind === 'replay') {
           ctx.firstByteAt = performance.now();
           sendStored(res, r.stored, { 'Idempotent-Replayed': 'true', Age: String(r.ageSeconds), 'x-tollgate-request-id': ctx.requestId });
@@ -92,7 +94,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
             // The original call's tokens, as a cache hit carries them (cost 0, cost_saved_usd its cost).
             usage: r.stored.status === 200 ? r.usage : undefined,
             cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay',
-            savedUsd: r.costUsd ?? 0,
+            savedUsd: r.costUsd,
           });
           return;
         }
@@ -174,6 +176,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
         }
       }
       if (!res.writableEnded) res.end();
+      if (lease) services.idempotency.answered(lease);
 
       // Without the usage chunk (a cut stream, a client that left), what was paid for is estimated:
       // the prompt from the request, the completion from the text relayed so far.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hashCanonical, sha256Hex } from '../canonical.js';
 import { normalisePath } from '../cache/key.js';
 import { ProxyError } from '../errors.js';
@@ -36,6 +37,26 @@ export function idempotencyKeyHash(key: string): string {
 /** The request fingerprint: method, path (without /v1) and canonical body; the same key with another fingerprint is a 422. */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
   return hashCanonical({ method: method.toUpperCase(), path: normalisePath(path), body: body ?? null });
+}
+
+/**
+ * Digest of a non-JSON body (a multipart upload) for its fingerprint. The multipart boundary is
+ * chosen afresh by each send, so it is replaced by a fixed one: an SDK retry of the same upload is
+ * the same request, another file or field is not.
+ */
+export function rawBodyDigest(body: Buffer, contentType: string | undefined): string {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+  const marker = boundary ? Buffer.from(`--${boundary[1] ?? boundary[2]}`) : undefined;
+  const hash = createHash('sha256');
+  let from = 0;
+  if (marker) {
+    for (let at = body.indexOf(marker, from); at >= 0; at = body.indexOf(marker, from)) {
+      hash.update(body.subarray(from, at)).update('--tollgate-boundary');
+      from = at + marker.length;
+    }
+  }
+  hash.update(body.subarray(from));
+  return `raw:${(contentType ?? '').split(';')[0]!.trim().toLowerCase()}:${hash.digest('hex')}`;
 }
 
 /** request_log.request_hash for key-less duplicate detection: the fingerprint itself, marked as such. */

@@ -42,6 +42,20 @@ export type BeginResult =
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
 
+/**
+ * What acquire() ends with: begin()'s outcomes, or `failed`: the attempt this caller was waiting on
+ * failed (429, 5xx, network) in this process, and its answer is this caller's answer too, instead
+ * of every waiter running the request again against a failing upstream.
+ */
+export type AcquireResult = (BeginResult | { kind: 'failed'; stored: StoredResponse }) & { waited: boolean };
+
+/** A failed attempt's answer, for the callers of this process that were waiting on it. */
+interface SharedFailure {
+  seq: number;
+  fingerprint: string;
+  stored: StoredResponse;
+}
+
 interface Row {
   id: string;
   fingerprint: string;
@@ -101,6 +115,11 @@ export class IdempotencyStore {
   private readonly events = new EventEmitter();
   private readonly leaseMs: number;
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
+  private readonly sharedFailures = new Map<string, SharedFailure>();
+  /** Attempts whose caller has its answer while the row is still being completed or released. */
+  private readonly answeredAttempts = new Set<string>();
+  private failureSeq = 0;
+  private longestWaitMs = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -150,7 +169,13 @@ export class IdempotencyStore {
   }
 
   /** begin(), then wait up to waitMs while another request with the same key runs. */
-  async acquire(req: IdempotentRequest, waitMs: number, signal?: AbortSignal): Promise<BeginResult & { waited: boolean }> {
+  async acquire(req: IdempotentRequest, waitMs: number, signal?: AbortSignal): Promise<AcquireResult> {
+    // A retry sent after the first caller got its answer (this process still storing it) is a
+    // replay or a new attempt, never a waiter: it takes no shared failure and is not `waited`.
+    const retry = this.answeredAttempts.has(IdempotencyStore.topic(req.tenant, req.requestHash));
+    // Failures shared after this point are for this caller; earlier ones answered earlier callers.
+    const since = retry ? Infinity : this.failureSeq;
+    this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
     const first = await this.begin(req);
     if (first.kind !== 'in_progress') return { ...first, waited: false };
     const deadline = Date.now() + waitMs;
@@ -160,9 +185,27 @@ export class IdempotencyStore {
       if (remaining <= 0 || signal?.aborted) return { kind: 'in_progress', waited: true };
       await this.wake(req, Math.min(delay, remaining));
       delay = Math.min(delay * 1.5, 250);
+      let failed = this.failureSince(req, since);
+      if (failed) return { kind: 'failed', stored: failed, waited: true };
       const next = await this.begin(req);
-      if (next.kind !== 'in_progress') return { ...next, waited: true };
+      // The failure may have been shared while begin() ran and freed the key: hand the key back.
+      failed = this.failureSince(req, since);
+      if (failed && next.kind === 'owner') {
+        await this.release(next.lease);
+        return { kind: 'failed', stored: failed, waited: true };
+      }
+      if (next.kind !== 'in_progress') return { ...next, waited: !retry };
     }
+  }
+
+  /** The owner's caller has its answer; complete() or release() follows. */
+  answered(lease: IdempotencyLease): void {
+    this.answeredAttempts.add(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
+  }
+
+  private failureSince(req: IdempotentRequest, since: number): StoredResponse | undefined {
+    const f = this.sharedFailures.get(IdempotencyStore.topic(req.tenant, req.requestHash));
+    return f && f.seq > since && f.fingerprint === req.fingerprint ? f.stored : undefined;
   }
 
   /** Resolves after ms, or earlier when this process completes or releases the same request. */
@@ -182,28 +225,43 @@ export class IdempotencyStore {
   /** Stores the final response; later begin() calls replay it until it expires (ttl from now). */
   async complete(lease: IdempotencyLease, stored: StoredResponse, costUsd: number | null, usage?: Usage): Promise<boolean> {
     this.stopHeartbeat(lease.id);
-    const res = await this.pool.query(
-      `UPDATE request_log SET state = 'completed', status_code = $2, content_type = $3, response_headers = $4,
-              response_json = $5, response_text = $6, response_raw = $7, cost_usd = $8, completed_at = now(), lease_until = NULL,
-              expires_at = now() + make_interval(secs => $9), usage_json = $10
-        WHERE id = $1 AND state = 'in_progress'`,
-      [
-        lease.id,
-        ...storedColumns(stored),
-        costUsd,
-        lease.request.ttlSeconds,
-        usage ? JSON.stringify(usage) : null,
-      ],
-    );
-    this.events.emit(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
+    const topic = IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash);
+    let res;
+    try {
+      res = await this.pool.query(
+        `UPDATE request_log SET state = 'completed', status_code = $2, content_type = $3, response_headers = $4,
+                response_json = $5, response_text = $6, response_raw = $7, cost_usd = $8, completed_at = now(), lease_until = NULL,
+                expires_at = now() + make_interval(secs => $9), usage_json = $10
+          WHERE id = $1 AND state = 'in_progress'`,
+        [lease.id, ...storedColumns(stored), costUsd, lease.request.ttlSeconds, usage ? JSON.stringify(usage) : null],
+      );
+    } finally {
+      this.answeredAttempts.delete(topic);
+    }
+    this.events.emit(topic);
     return (res.rowCount ?? 0) > 0;
   }
 
-  /** Gives the key up without storing anything (upstream 5xx / 429 / network failure, client gone). */
-  async release(lease: IdempotencyLease): Promise<void> {
+  /**
+   * Gives the key up without storing anything (upstream 5xx / 429 / network failure, client gone),
+   * so a later retry runs again. `failure`, the answer the owner got, goes to the callers of this
+   * process already waiting on this attempt.
+   */
+  async release(lease: IdempotencyLease, failure?: StoredResponse): Promise<void> {
     this.stopHeartbeat(lease.id);
-    await this.pool.query(`DELETE FROM request_log WHERE id = $1 AND state = 'in_progress'`, [lease.id]);
-    this.events.emit(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
+    const topic = IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash);
+    await this.pool
+      .query(`DELETE FROM request_log WHERE id = $1 AND state = 'in_progress'`, [lease.id])
+      .finally(() => this.answeredAttempts.delete(topic));
+    if (failure) {
+      const shared: SharedFailure = { seq: ++this.failureSeq, fingerprint: lease.request.fingerprint, stored: failure };
+      this.sharedFailures.set(topic, shared);
+      // No caller waits longer than its wait: by then nobody can take it.
+      setTimeout(() => {
+        if (this.sharedFailures.get(topic) === shared) this.sharedFailures.delete(topic);
+      }, this.longestWaitMs + 1000).unref();
+    }
+    this.events.emit(topic);
   }
 
   /**
@@ -211,11 +269,12 @@ export class IdempotencyStore {
    * answered it, e.g. a 400) with a storable status is kept and replayed like a success; anything
    * else (5xx, 429, network, our own errors) releases the key so a retry runs again.
    */
-  async fail(lease: IdempotencyLease, error: { status: number; body(): unknown }, final: boolean): Promise<void> {
-    if (final && isStorableStatus(error.status)) {
-      const body = error.body();
-      await this.complete(lease, { status: error.status, headers: {}, contentType: 'application/json', bodyJson: body, bodyText: JSON.stringify(body) }, null);
-    } else await this.release(lease);
+  async fail(lease: IdempotencyLease, error: { status: number; headers?: Record<string, string>; body(): unknown }, final: boolean): Promise<void> {
+    const body = error.body();
+    const stored: StoredResponse = { status: error.status, headers: error.headers ?? {}, contentType: 'application/json', bodyJson: body, bodyText: JSON.stringify(body) };
+    if (final && isStorableStatus(error.status)) await this.complete(lease, stored, null);
+    // A caller that hung up (499) leaves no answer: the next waiter runs the request itself.
+    else await this.release(lease, error.status === 499 ? undefined : stored);
   }
 
   /** Key-less dedup: the completed, unexpired response stored for (tenant, requestHash), counted as a replay. */

@@ -23,7 +23,8 @@ export interface CallLogRow {
   cacheStatus: CacheStatus;
   tokensCached: number | null;
   tokensReasoning: number | null;
-  costSavedUsd: number;
+  /** Null when a served copy's original cost is unknown (unpriced model). */
+  costSavedUsd: number | null;
   latencyMs: number | null;
   ttfbMs: number | null;
   upstreamMs: number | null;

@@ -16,6 +16,7 @@ import type { IdempotencyStore, IdempotentRequest, Replay } from '../idempotency
 import type { CacheStatus } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
 import { recordCall } from '../proxy/callRecord.js';
+import { sendSharedFailure } from '../proxy/sharedFailure.js';
 import type { CallContext } from '../proxy/requestContext.js';
 import { sendStored, type StoredResponse } from '../sse/stored.js';
 import type { Usage } from '../usage/types.js';
@@ -49,6 +50,8 @@ interface Outcome {
   generationCostUsd: number | null;
   model: string;
   upstreamRequestId?: string | null;
+  /** Seconds since a cached generation was made (the `Age` of a hit). */
+  ageSeconds?: number;
 }
 
 /**
@@ -78,6 +81,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
         cacheStatus: 'hit',
         generationCostUsd: hit.costUsd,
         model: hit.model,
+        ageSeconds: hit.ageSeconds,
       };
     }
     const flight = await services.flights.run('personas', `${ctx.tenant}:${hash}`, {
@@ -107,13 +111,13 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     };
   }
 
-  function log(ctx: CallContext, status: number, o: Partial<Outcome> & { cacheStatus: CacheStatus; savedUsd?: number; errorType?: string | null }) {
+  function log(ctx: CallContext, status: number, o: Partial<Outcome> & { cacheStatus: CacheStatus; savedUsd?: number | null; errorType?: string | null }) {
     recordCall(deps, ctx, {
       status,
       usage: o.usage,
       cacheStatus: o.cacheStatus,
       upstreamRequestId: o.upstreamRequestId ?? null,
-      savedUsd: o.savedUsd ?? 0,
+      savedUsd: o.savedUsd === undefined ? 0 : o.savedUsd,
       errorType: o.errorType ?? null,
       ...(o.model ? { responseModel: o.model } : {}),
     });
@@ -139,7 +143,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     });
     const served = stored.status === 200;
     // The original generation's tokens, as a cache hit carries them (cost 0, cost_saved_usd its cost).
-    log(ctx, stored.status, { cacheStatus, savedUsd: served ? (replay.costUsd ?? 0) : 0, ...(served && replay.usage ? { usage: replay.usage } : {}) });
+    log(ctx, stored.status, { cacheStatus, savedUsd: served ? replay.costUsd : 0, ...(served && replay.usage ? { usage: replay.usage } : {}) });
   }
 
   /** The answer as sent and as stored for replays: serialised once, so a replay is the same text. */
@@ -149,8 +153,11 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
 
   function sendOutcome(res: Response, ctx: CallContext, out: Outcome, stored: StoredResponse) {
     ctx.firstByteAt = performance.now();
-    sendStored(res, stored, { 'X-Tollgate-Cache': out.cacheStatus === 'miss' ? 'MISS' : 'HIT' });
-    log(ctx, 200, { ...out, savedUsd: out.cacheStatus === 'miss' ? 0 : (out.generationCostUsd ?? 0) });
+    sendStored(res, stored, {
+      'X-Tollgate-Cache': out.cacheStatus === 'miss' ? 'MISS' : 'HIT',
+      ...(out.ageSeconds !== undefined ? { Age: String(out.ageSeconds) } : {}),
+    });
+    log(ctx, 200, { ...out, savedUsd: out.cacheStatus === 'miss' ? 0 : out.generationCostUsd });
   }
 
   router.post('/personas/generate', async (req: Request, res: Response) => {
@@ -162,7 +169,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     });
     try {
       const input = parseInput(schema, req.body);
-      const key = parseIdempotencyKey(req.headers['idempotency-key']);
+      const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
       const fingerprint = requestFingerprint('POST', PERSONAS_PATH, req.body);
       const base = { tenant: ctx.tenant, fingerprint, method: 'POST', path: PERSONAS_PATH, endpoint: ENDPOINT };
 
@@ -173,6 +180,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
         if (r.kind === 'replay') return sendReplay(res, ctx, r, r.waited ? 'coalesced' : 'idempotent_replay', true);
         if (r.kind === 'mismatch') throw keyMismatchError();
         if (r.kind === 'in_progress') throw keyInProgressError();
+        if (r.kind === 'failed') return log(ctx, r.stored.status, sendSharedFailure(res, ctx, r.stored, { 'x-tollgate-request-id': ctx.requestId }));
         let out: Outcome;
         try {
           out = await compute(ctx, input);

@@ -37,7 +37,15 @@ export function upstreamError(err: unknown): ProxyError {
     // The API's own message, without the SDK's "400 " prefix.
     const apiMessage = (err.error as { message?: unknown } | undefined)?.message;
     const message = typeof apiMessage === 'string' && apiMessage !== '' ? apiMessage : err.message;
-    if (status === 429) return new ProxyError(429, message, 'rate_limit_error', err.code ?? 'rate_limit_exceeded', null, true);
+    if (status === 429) {
+      const limited = new ProxyError(429, message, 'rate_limit_error', err.code ?? 'rate_limit_exceeded', null, true);
+      // The SDK (and any client) backs off by these: pass upstream's on.
+      for (const name of ['retry-after', 'retry-after-ms']) {
+        const value = err.headers?.get(name);
+        if (value) limited.headers[name] = value;
+      }
+      return limited;
+    }
     if (status >= 400 && status < 500) {
       return new ProxyError(status, message, (err.type ?? 'invalid_request_error') as OpenAIErrorType, err.code ?? null, err.param ?? null, false);
     }

@@ -7,12 +7,26 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof ProxyError) throw err;
+    // The caller hung up mid-upload: its call is logged as aborted, not as a proxy fault.
+    throw new ClientAbortedError();
   }
   return Buffer.concat(chunks);
+}
+
+/** The caller disconnected before its request body arrived in full. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('The client closed the connection while sending the request body.');
+    this.name = 'ClientAbortedError';
+  }
 }
 
 function tooLarge(limit: number): ProxyError {

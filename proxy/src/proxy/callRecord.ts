@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.js';
 import type { CacheStatus, CallLogRow } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
+import { BILLED_ENDPOINTS } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { elapsed, type CallContext } from './requestContext.js';
 
@@ -9,8 +10,8 @@ export interface CallOutcome {
   usage: Usage | undefined;
   cacheStatus: CacheStatus;
   upstreamRequestId?: string | null;
-  /** What the response would have cost upstream, for hits and replays (cost_saved_usd). */
-  savedUsd?: number;
+  /** What the response would have cost upstream, for hits and replays (cost_saved_usd); null: unknown. */
+  savedUsd?: number | null;
   errorType?: string | null;
   /** Response's model (a dated snapshot) when the request named none. */
   responseModel?: string;
@@ -25,7 +26,10 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     let cost: number | null;
     if (served || out.status >= 400 || !usage || usage.source === 'none') {
       // Nothing billable happened upstream: a served copy, an error, or a free call (models, moderations).
-      cost = served || out.status >= 400 || !ctx.model ? 0 : priced(deps, model, undefined);
+      // A billed endpoint's success without readable usage is unknown, not free.
+      if (served || out.status >= 400) cost = 0;
+      else if (BILLED_ENDPOINTS.has(ctx.endpoint)) cost = null;
+      else cost = ctx.model ? priced(deps, model, undefined) : 0;
     } else {
       cost = upstreamCost(deps, ctx, out);
     }
@@ -47,7 +51,7 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
       cacheStatus: out.cacheStatus,
       tokensCached: usage && usage.source !== 'none' ? usage.cachedTokens : null,
       tokensReasoning: usage && usage.source !== 'none' ? usage.reasoningTokens : null,
-      costSavedUsd: served ? (out.savedUsd ?? 0) : 0,
+      costSavedUsd: served ? (out.savedUsd === undefined ? 0 : out.savedUsd) : 0,
       latencyMs: elapsed(ctx.startedAt, now),
       ttfbMs: elapsed(ctx.startedAt, ctx.firstByteAt),
       upstreamMs: elapsed(ctx.upstreamSentAt, ctx.upstreamEndedAt),

@@ -25,10 +25,12 @@ import {
   wantsUsage,
   type StoredResponse,
 } from '../sse/index.js';
-import { usageFromJson } from '../usage/extract.js';
+import { fromCompletionUsage, fromResponseUsage, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
 import { forward, prepareRequest, type PreparedRequest, type ResponseTap } from './passthrough.js';
+import { ClientAbortedError } from './body.js';
+import { sendSharedFailure } from './sharedFailure.js';
 import { newCallContext, type CallContext } from './requestContext.js';
 import { hasInexactNumber, parseExact } from './jsonText.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
@@ -193,7 +195,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     if (piped) {
       const how = await piped;
       return {
-        outcome: { status: 200, usage: entry ? usageOfEntry(entry) : undefined, cacheStatus: 'coalesced', savedUsd: entry?.costUsd ?? 0, errorType: how === 'ended' ? null : `coalesced_${how}` },
+        outcome: { status: 200, usage: entry ? usageOfEntry(entry) : undefined, cacheStatus: 'coalesced', savedUsd: entry ? entry.costUsd : 0, errorType: how === 'ended' ? null : `coalesced_${how}` },
         stored: entry && how === 'ended' ? storedForEntry(ctx, entry) : undefined,
       };
     }
@@ -202,20 +204,15 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     if (ownerAnswer && ownerAnswer.status >= 400) {
       // The owner in this process got an upstream error (a 429, a 5xx): every caller it stood for
       // gets that same answer, rather than each retrying upstream at once.
-      ctx.firstByteAt = performance.now();
-      sendStored(res, ownerAnswer, { 'x-tollgate-cache': 'MISS' });
-      return { outcome: { status: ownerAnswer.status, usage: undefined, cacheStatus: 'coalesced', errorType: `upstream_${ownerAnswer.status}` } };
+      return { outcome: sendSharedFailure(res, ctx, ownerAnswer, { 'x-tollgate-cache': 'MISS' }) };
     }
     // Nothing to share (the owner was in another process, or its stream was cut): our own attempt.
     return (await produce()).served;
   }
 
+  /** The entry's upstream usage (either API's shape), details included, for hit and coalesced rows. */
   function usageOfEntry(entry: CacheEntry): Usage | undefined {
-    const u = entry.usage as Record<string, number> | undefined;
-    if (!u) return undefined;
-    const prompt = u['prompt_tokens'] ?? u['input_tokens'] ?? 0;
-    const completion = u['completion_tokens'] ?? u['output_tokens'] ?? 0;
-    return { promptTokens: prompt, completionTokens: completion, cachedTokens: 0, reasoningTokens: 0, totalTokens: prompt + completion, source: 'reported' };
+    return fromCompletionUsage(entry.usage) ?? fromResponseUsage(entry.usage);
   }
 
   /** The usage a stored answer reported, so replay rows carry the tokens they stand for. */
@@ -246,48 +243,18 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     const stored = storedForEntry(ctx, entry);
     ctx.firstByteAt = performance.now();
     sendStored(res, stored, { 'x-tollgate-cache': header, age: String(age) });
-    return { outcome: { status: entry.status, usage: usageOfEntry(entry), cacheStatus: status, savedUsd: entry.costUsd ?? 0 }, stored };
+    return { outcome: { status: entry.status, usage: usageOfEntry(entry), cacheStatus: status, savedUsd: entry.costUsd }, stored };
   }
 
-  /** Idempotency-Key on a POST: replay, refuse, wait, or run once and store. */
   /**
-   * Attempts this process is running per (tenant, key, fingerprint). A failed attempt (429, 5xx)
-   * releases its key so a later retry can succeed; callers that were already waiting on it get
-   * that same answer instead of each running the request again.
+   * Idempotency-Key on a POST: replay, refuse (422, or 409 after IDEMPOTENCY_WAIT_MS), wait, or run
+   * once and store. Callers waiting here on a failed attempt (429, 5xx) share its answer.
    */
-  const runningKeys = new Map<string, Promise<Served | undefined>>();
-
   async function idempotent(res: Response, prepared: PreparedRequest, key: string, run: () => Promise<Served>): Promise<CallOutcome> {
     const { ctx } = prepared;
     const keyHash = idempotencyKeyHash(key);
-    const fingerprint = requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? null);
-    const localId = `${ctx.tenant}\u0000${keyHash}\u0000${fingerprint}`;
-    const running = runningKeys.get(localId);
-    if (running) {
-      const answer = (await running)?.stored;
-      if (answer && !isStorableStatus(answer.status)) {
-        ctx.firstByteAt = performance.now();
-        sendStored(res, answer);
-        return { status: answer.status, usage: undefined, cacheStatus: 'coalesced', errorType: `upstream_${answer.status}` };
-      }
-    }
-    // The first caller registers before claiming the key, so duplicates arriving meanwhile find it.
-    let settle: (served: Served | undefined) => void = () => undefined;
-    if (!runningKeys.has(localId)) {
-      const shared = new Promise<Served | undefined>((resolve) => {
-        // Settled as soon as the answer is sent: a retry that comes after it runs on its own.
-        settle = (served) => {
-          if (runningKeys.get(localId) === shared) runningKeys.delete(localId);
-          resolve(served);
-        };
-      });
-      runningKeys.set(localId, shared);
-    }
-    try {
-      return await claimAndRun(res, prepared, keyHash, fingerprint, run, (served) => settle(served));
-    } finally {
-      settle(undefined);
-    }
+    const fingerprint = requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? ctx.bodyDigest ?? null);
+    return claimAndRun(res, prepared, keyHash, fingerprint, run);
   }
 
   async function claimAndRun(
@@ -296,7 +263,6 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     keyHash: string,
     fingerprint: string,
     run: () => Promise<Served>,
-    onServed: (served: Served) => void,
   ): Promise<CallOutcome> {
     const { ctx } = prepared;
     const abort = new AbortController();
@@ -317,14 +283,15 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     );
     if (r.kind === 'mismatch') throw keyMismatchError();
     if (r.kind === 'in_progress') throw keyInProgressError();
+    if (r.kind === 'failed') return sendSharedFailure(res, ctx, r.stored);
     if (r.kind === 'replay') {
       ctx.firstByteAt = performance.now();
       sendStored(res, r.stored, { 'idempotent-replayed': 'true', age: String(r.ageSeconds) });
       return {
         status: r.stored.status,
-        usage: usageOfStored(ctx, r.stored),
+        usage: r.usage ?? usageOfStored(ctx, r.stored),
         cacheStatus: r.waited ? 'coalesced' : 'idempotent_replay',
-        savedUsd: r.costUsd ?? 0,
+        savedUsd: r.costUsd,
         errorType: r.stored.status >= 400 ? `upstream_${r.stored.status}` : null,
       };
     }
@@ -335,17 +302,20 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       await idempotency.release(r.lease).catch(() => undefined);
       throw err;
     }
-    onServed(result);
+    idempotency.answered(r.lease);
     const { stored, outcome } = result;
     // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
     const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
     if (storable) {
       const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? upstreamCost(deps, ctx, outcome) : (outcome.savedUsd ?? null);
-      await idempotency.complete(r.lease, stored, cost).catch((err: Error) => {
+      // The usage goes with it: a replayed stream may have had its usage chunk hidden from the caller.
+      await idempotency.complete(r.lease, stored, cost, outcome.usage).catch((err: Error) => {
         deps.logger.warn({ err: err.message, requestId: ctx.requestId }, 'idempotency store failed');
       });
     } else {
-      await idempotency.release(r.lease).catch(() => undefined);
+      // An upstream answer (429, 5xx) goes to those waiting on this attempt; an abort or a cut stream does not.
+      const failure = stored && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted' ? stored : undefined;
+      await idempotency.release(r.lease, failure).catch(() => undefined);
     }
     return outcome;
   }
@@ -355,7 +325,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     res.setHeader('x-tollgate-request-id', ctx.requestId);
     let outcome: CallOutcome;
     try {
-      const key = req.method === 'POST' ? parseIdempotencyKey(req.headers['idempotency-key']) : undefined;
+      const key = req.method === 'POST' ? parseIdempotencyKey(req.headersDistinct['idempotency-key']) : undefined;
       const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
       const policy = req.method === 'POST' && ctx.json ? cachePolicy(ctx.path, req.headers, deps.config) : undefined;
       const serve = async (): Promise<Served> => {
@@ -372,6 +342,12 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         outcome = (await serve()).outcome;
       }
     } catch (err) {
+      if (err instanceof ClientAbortedError) {
+        ctx.clientAborted = true;
+        res.destroy();
+        recordCall(deps, ctx, { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' });
+        return;
+      }
       const e =
         err instanceof ProxyError
           ? err

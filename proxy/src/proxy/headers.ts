@@ -34,7 +34,8 @@ export function upstreamRequestHeaders(
   if (opts.identityEncoding) out['accept-encoding'] = 'identity';
   if (opts.bodyLength !== undefined) out['content-length'] = String(opts.bodyLength);
   else if (incoming['content-length']) out['content-length'] = incoming['content-length'];
-  else if (incoming['transfer-encoding']) out['transfer-encoding'] = 'chunked';
+  // A body of unknown length (chunked upload) is sent chunked by undici itself: it refuses a
+  // caller-set transfer-encoding header.
   return out;
 }
 

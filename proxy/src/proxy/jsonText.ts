@@ -115,16 +115,18 @@ export function hasInexactNumber(text: string): boolean {
 
 /**
  * Start and end offsets of a top-level member's value (`{"a": <value>, ...}`), or undefined when
- * the object has no such member. Assumes `text` is a JSON object that JSON.parse accepted.
+ * the object has no such member. A repeated member gives its last value: the one JSON.parse (and
+ * so upstream) keeps. Assumes `text` is a JSON object that JSON.parse accepted.
  */
 export function memberValueSpan(text: string, key: string): { start: number; end: number } | undefined {
   const r = new Reader(text);
   r.ws();
   if (text[r.i] !== '{') return undefined;
   r.i++;
+  let found: { start: number; end: number } | undefined;
   for (;;) {
     r.ws();
-    if (text[r.i] === '}') return undefined;
+    if (text[r.i] === '}') return found;
     const name = r.string();
     r.ws();
     r.i++; // ':'
@@ -132,8 +134,8 @@ export function memberValueSpan(text: string, key: string): { start: number; end
     const start = r.i;
     r.value();
     const end = r.i;
-    if (name === key) return { start, end };
+    if (name === key) found = { start, end };
     r.ws();
-    if (text[r.i++] !== ',') return undefined;
+    if (text[r.i++] !== ',') return found;
   }
 }

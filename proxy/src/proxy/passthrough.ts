@@ -8,11 +8,13 @@ import { ProxyError, badRequest, sendError } from '../errors.js';
 import { classifyUpstreamError } from '../upstream/client.js';
 import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
+import { rawBodyDigest } from '../idempotency/keys.js';
 import { isJsonRequest, readBody } from './body.js';
 import { memberValueSpan } from './jsonText.js';
 import type { CallOutcome } from './callRecord.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { CallContext } from './requestContext.js';
+import { TAIL_BYTES, usageFromJsonTail } from '../usage/tail.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
 
 /** Endpoints whose requests must name a model, as upstream would insist anyway. */
@@ -51,7 +53,13 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
     ctx.stream = ctx.endpoint.startsWith('responses') && /(?:^|&)stream=true(?:&|$)/.test(ctx.path.split('?')[1] ?? '');
     return prepared(hasBody ? limitStream(req, limit) : undefined);
   }
-  if (!isJsonRequest(req)) return prepared(limitStream(req, limit));
+  if (!isJsonRequest(req)) {
+    if (req.headers['idempotency-key'] === undefined) return prepared(limitStream(req, limit));
+    // A keyed upload is held whole: its fingerprint must tell a retry from another upload (422).
+    const raw = await readBody(req, limit);
+    ctx.bodyDigest = rawBodyDigest(raw, req.headers['content-type']);
+    return prepared(raw);
+  }
   const raw = await readBody(req, limit);
   // A UTF-8 byte order mark is legal before JSON for upstream's parser; JSON.parse refuses it.
   const text = (await decodeBody(raw, req.headers['content-encoding'], limit)).toString('utf8').replace(/^\uFEFF/, '');
@@ -72,7 +80,8 @@ export async function prepareRequest(req: Request, ctx: CallContext, limit: numb
   ctx.json = json;
   ctx.jsonText = text;
   if (json['model'] !== undefined && typeof json['model'] !== 'string') throw badRequest('model must be a string', 'model');
-  ctx.model = json['model'] as string | undefined;
+  // The Images API falls back to dall-e-2 when no model is named: priced and logged as such.
+  ctx.model = (json['model'] as string | undefined) ?? (ctx.endpoint.startsWith('images.') ? 'dall-e-2' : undefined);
   if (!ctx.model && MODEL_REQUIRED.has(ctx.endpoint)) throw badRequest('you must provide a model parameter', 'model');
   ctx.stream = json['stream'] === true;
   const opts = json['stream_options'] as Record<string, unknown> | undefined;
@@ -219,10 +228,15 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       const captured: Buffer[] = [];
       let capturedBytes = 0;
       const capture = contentType.includes('json');
+      // Past MAX_CAPTURE_BYTES only the last TAIL_BYTES are kept: enough to read `usage` from.
+      let tail = Buffer.alloc(0);
       for await (const chunk of upstream.body) {
         if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
           captured.push(chunk as Buffer);
           capturedBytes += (chunk as Buffer).length;
+          if (capturedBytes > MAX_CAPTURE_BYTES) tail = Buffer.concat(captured).subarray(-TAIL_BYTES);
+        } else if (capture) {
+          tail = Buffer.concat([tail, chunk as Buffer]).subarray(-TAIL_BYTES);
         }
         await write(res, ctx, chunk as Buffer);
       }
@@ -242,6 +256,8 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
         usage = usageFromJson(ctx.endpoint, parsed, ctx.json);
         const m = (parsed as Record<string, unknown>)['model'];
         if (typeof m === 'string') responseModel = m;
+      } else if (status < 400 && tail.length) {
+        usage = usageFromJsonTail(ctx.endpoint, tail.toString('utf8'));
       }
       tap?.onEnd?.({ complete: status < 300, usage, json: parsed, text: parsed === undefined ? undefined : bodyText });
     }

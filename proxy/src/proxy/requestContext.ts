@@ -20,6 +20,8 @@ export interface CallContext {
   json: Record<string, unknown> | undefined;
   /** That body's text (decoded), for what JSON.parse loses: see jsonText.ts. */
   jsonText?: string;
+  /** SHA-256 of a non-JSON body held for an Idempotency-Key fingerprint (see keys.ts rawBodyDigest). */
+  bodyDigest?: string;
   startedAt: number;
   upstreamSentAt?: number;
   upstreamEndedAt?: number;
@@ -47,5 +49,6 @@ export function newCallContext(req: Request): CallContext {
   };
 }
 
-export const elapsed = (from: number | undefined, to: number | undefined = performance.now()) =>
+/** Milliseconds between two marks, or null when either mark was never reached. */
+export const elapsed = (from: number | undefined, to: number | undefined) =>
   from === undefined || to === undefined ? null : Math.max(0, Math.round(to - from));

@@ -106,5 +106,7 @@ export function hideInjectedUsage(event: string): string | null {
       return event;
     }
   }
-  return event.replace(/,"usage":null(?=\}\s*$)/m, '');
+  // OpenAI puts `usage` before other fields (`obfuscation`), so it is not always last. An unescaped
+  // `,"usage":null` cannot occur inside a JSON string, and chunks have no nested `usage`.
+  return event.replace(/,"usage":null(?=\s*[,}])/, '').replace(/\{"usage":null,/, '{');
 }

@@ -88,6 +88,15 @@ function transcriptionUsage(response: Json): Usage {
 }
 
 /**
+ * Endpoints billed by what their answer reports (tokens, images, audio seconds): a success whose
+ * usage cannot be read is priced unknown (NULL), never free.
+ */
+export const BILLED_ENDPOINTS: ReadonlySet<string> = new Set([
+  'chat.completions', 'completions', 'responses', 'embeddings', 'images.generations', 'images.edits',
+  'images.variations', 'audio.transcriptions', 'audio.translations',
+]);
+
+/**
  * Usage of a non-streamed JSON response, by our dotted endpoint name. Endpoints without a
  * usage concept (models, files, moderations, ...) give zeros with source 'none'.
  */

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { request as httpRequest } from 'undici';
+import { tenantOf } from '../proxy/src/tenant.js';
+import { loggedRows, startStack, type Stack } from './support/stack.js';
+
+/**
+ * Answers our fake upstream does not give but OpenAI (or a network) can: the real API's field
+ * order in stream chunks, a success without usage, a response larger than the proxy keeps in
+ * memory, and a client that leaves before anything was sent.
+ */
+const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: string) => void> = {
+  // OpenAI writes `usage` before `obfuscation`: `usage` is not the last member of a chunk.
+  'obfuscated-stream': (_req, res, body) => {
+    const includeUsage = (JSON.parse(body) as { stream_options?: { include_usage?: boolean } }).stream_options?.include_usage === true;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const usageField = includeUsage ? '"usage":null,' : '';
+    const chunk = (delta: string, finish: string | null) =>
+      `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"${delta}"},"finish_reason":${finish ? `"${finish}"` : 'null'}}],${usageField}"obfuscation":"xyz"}\n\n`;
+    res.write(chunk('Hel', null));
+    res.write(chunk('lo', 'stop'));
+    if (includeUsage) {
+      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9},"obfuscation":"q"}\n\n');
+    }
+    res.end('data: [DONE]\n\n');
+  },
+  'no-usage': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id: 'c2', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }));
+  },
+  // ~17 MB of embeddings: more than the proxy holds to parse; usage comes last, as OpenAI sends it.
+  'huge-embeddings': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const vector = `"${'A'.repeat(1 << 20)}"`;
+    res.write('{"object":"list","data":[');
+    for (let i = 0; i < 17; i++) res.write(`${i ? ',' : ''}{"object":"embedding","index":${i},"embedding":${vector}}`);
+    res.end('],"model":"text-embedding-3-large","usage":{"prompt_tokens":19480,"total_tokens":19480}}');
+  },
+  slow: (_req, res) => {
+    setTimeout(() => {
+      if (!res.destroyed) res.end('{}');
+    }, 2000);
+  },
+};
+
+async function startShapesUpstream(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const route = new URL(req.url ?? '/', 'http://x').searchParams.get('shape') ?? '';
+      (routes[route] ?? ((_q, r) => r.writeHead(404).end()))(req, res, body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
+}
+
+describe('upstream answers beyond the fake upstream', () => {
+  let upstream: { url: string; server: Server };
+  let stack: Stack;
+  beforeAll(async () => {
+    upstream = await startShapesUpstream();
+    stack = await startStack({ UPSTREAM_BASE_URL: upstream.url, OPENAI_API_KEY: 'sk-shapes' });
+  });
+  afterAll(async () => {
+    await stack.close();
+    upstream.server.closeAllConnections();
+    await new Promise((r) => upstream.server.close(r));
+  });
+
+  const rowOf = async (requestId: string | null) => {
+    for (let i = 0; i < 40; i++) {
+      const rows = await loggedRows(stack, 'request_id = $1', [requestId]);
+      if (rows.length) return rows[0]!;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no row for ${requestId}`);
+  };
+
+  it('a stream in OpenAI\'s field order reaches a caller without include_usage exactly as without the option', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=obfuscated-stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.body.text();
+    expect(text).not.toContain('"usage"');
+    expect(text).toContain('"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"obfuscation":"xyz"}');
+    const row = await rowOf(res.headers['x-tollgate-request-id'] as string);
+    expect(row).toMatchObject({ tokens_prompt: 7, tokens_completion: 2, usage_source: 'reported' });
+  });
+
+  it('a success without readable usage is priced unknown (NULL), never 0', async () => {
+    const client = new OpenAI({ baseURL: stack.proxyUrl, apiKey: 'sk-shapes', maxRetries: 0 });
+    const r = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { query: { shape: 'no-usage' } })
+      .withResponse();
+    const row = await rowOf(r.response.headers.get('x-tollgate-request-id'));
+    expect(row).toMatchObject({ status_code: 200, usage_source: 'none', cost_usd: null, tokens_prompt: null });
+  });
+
+  it('a JSON answer too large to keep still has its usage read from its end', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/embeddings?shape=huge-embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'text-embedding-3-large', input: ['a', 'b'] }),
+    });
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    expect(bytes).toBeGreaterThan(17 * (1 << 20));
+    const row = await rowOf(res.headers['x-tollgate-request-id'] as string);
+    expect(row).toMatchObject({ tokens_prompt: 19480, usage_source: 'reported' });
+    // text-embedding-3-large: $0.13 per 1M input tokens.
+    expect(Number(row['cost_usd'])).toBeCloseTo((19480 * 0.13) / 1e6, 10);
+  });
+
+  it('a caller gone before the first byte has no time to first byte', async () => {
+    const key = `sk-gone-${randomUUID()}`;
+    const controller = new AbortController();
+    const sent = httpRequest(`${stack.proxyUrl}/chat/completions?shape=slow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 200);
+    await expect(sent).rejects.toThrow();
+    await stack.deps.callLog.flush();
+    let rows: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 60 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      rows = await loggedRows(stack, 'tenant = $1', [tenantOf(key)]);
+    }
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ client_aborted: true, ttfb_ms: null });
+    expect(rows[0]!['latency_ms']).toBeGreaterThanOrEqual(150);
+  });
+
+  it('a caller that hangs up while sending its JSON body is logged as aborted (499), not as a proxy fault', async () => {
+    const key = `sk-hangup-${randomUUID()}`;
+    const { port } = new URL(stack.proxyUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"text-emb`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    let rows: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 60 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      rows = await loggedRows(stack, 'tenant = $1', [tenantOf(key)]);
+    }
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status_code: 499, error_type: 'client_aborted' });
+  });
+});
