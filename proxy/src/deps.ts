@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
+import type { Wakeups } from './db/wakeups.js';
 import type { CallLogWriter } from './log/callLog.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -17,4 +18,6 @@ export interface AppDeps {
   upstream: UpstreamClient;
   /** Distinguishes this process in inflight_request rows (single flight across replicas). */
   instanceId: string;
+  /** Wakes waiters on other replicas' work (LISTEN/NOTIFY), shared by the idempotency and flight stores. */
+  wakeups: Wakeups;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
+import { Wakeups } from './db/wakeups.js';
 import type { AppDeps } from './deps.js';
 import { CallLogWriter } from './log/callLog.js';
 import { createLogger, type Logger } from './logger.js';
@@ -11,6 +12,8 @@ import { createUpstreamClient } from './upstream/client.js';
 /** Builds the dependencies of one proxy instance over an already migrated database pool. */
 export function createDeps(config: Config, pool: Pool, logger: Logger = createLogger(config.LOG_LEVEL)): AppDeps {
   const metrics = createMetrics();
+  const wakeups = new Wakeups(pool, logger);
+  wakeups.listen();
   return {
     config,
     pool,
@@ -25,6 +28,7 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
       connections: config.UPSTREAM_CONNECTIONS,
     }),
     instanceId: randomUUID(),
+    wakeups,
   };
 }
 
@@ -32,4 +36,5 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
 export async function closeDeps(deps: AppDeps): Promise<void> {
   await deps.callLog.close();
   await deps.upstream.close();
+  await deps.wakeups.close();
 }

@@ -39,4 +39,6 @@ export default async function globalSetup() {
     };
   }
   process.env.TEST_DATABASE_URL = url;
+  // PGlite is one session: LISTEN/NOTIFY does not cross connections there (tests that need it skip).
+  process.env.TEST_DATABASE_EMBEDDED = process.env.DATABASE_URL ? '' : '1';
 }

@@ -13,8 +13,8 @@ export interface ApiServices {
 
 export function createApiServices(deps: AppDeps): ApiServices {
   return {
-    idempotency: new IdempotencyStore(deps.pool),
-    flights: new SingleFlight(deps.pool, deps.instanceId, { waitMs: deps.config.COALESCE_WAIT_MS }),
+    idempotency: new IdempotencyStore(deps.pool, { wakeups: deps.wakeups }),
+    flights: new SingleFlight(deps.pool, deps.instanceId, { waitMs: deps.config.COALESCE_WAIT_MS, wakeups: deps.wakeups }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../db/pool.js';
+import { Wakeups } from '../db/wakeups.js';
 
 /** The owner's handle: publish a live object (e.g. a StreamBroadcaster) to same-process waiters. */
 export interface Flight {
@@ -33,8 +34,6 @@ interface LocalFlight {
   liveListeners: Array<(live: unknown) => void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Single flight: concurrent calls with the same (scope, key) make one upstream call.
  *
@@ -42,7 +41,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   object, if the owner publishes one): no database round trip per waiter.
  * - Across processes, the leader claims a row in `inflight_request` (INSERT … ON CONFLICT DO
  *   NOTHING, or take over a row whose lease ran out). The claimant runs `produce`, which stores
- *   the result, and then deletes the row. Leaders in other processes poll the row (20 → 250 ms
+ *   the result, and then deletes the row and notifies (Wakeups: LISTEN/NOTIFY). Leaders in other
+ *   processes wait on the row, woken by that notification or at their next poll (20 → 250 ms
  *   backoff, one short query each, never holding a connection or a transaction) and, once it is
  *   gone, call `lookup`; if nothing was stored (the owner failed) they claim the row and produce
  *   themselves. The owner renews its lease every leaseMs / 3, so a crashed owner's row is taken
@@ -57,13 +57,21 @@ export class SingleFlight {
   readonly leaseMs: number;
   readonly waitMs: number;
 
+  private readonly wakeups: Wakeups;
+
   constructor(
     private readonly pool: Pool,
     private readonly instanceId: string,
-    opts: { leaseMs?: number; waitMs?: number } = {},
+    opts: { leaseMs?: number; waitMs?: number; wakeups?: Wakeups } = {},
   ) {
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.waitMs = opts.waitMs ?? 120_000;
+    this.wakeups = opts.wakeups ?? new Wakeups(pool);
+  }
+
+  /** Also a NOTIFY payload: text without NUL. */
+  private static topic(scope: string, key: string): string {
+    return `flight ${scope} ${key}`;
   }
 
   /** Flights this process currently leads. */
@@ -118,6 +126,7 @@ export class SingleFlight {
           await this.pool
             .query('DELETE FROM inflight_request WHERE scope = $1 AND key = $2 AND owner = $3', [scope, key, token])
             .catch(() => undefined);
+          void this.wakeups.notify(SingleFlight.topic(scope, key));
         }
       }
       // Another process owns it: wait for its row to go, then look for its result.
@@ -130,7 +139,7 @@ export class SingleFlight {
         if (!row || row.expired) break;
         const waited = Date.now() - started;
         if (waited >= this.waitMs) throw new CoalesceTimeoutError(scope, waited);
-        await sleep(Math.min(delay, this.waitMs - waited));
+        await this.wakeups.wait(SingleFlight.topic(scope, key), Math.min(delay, this.waitMs - waited));
         delay = Math.min(delay * 1.5, 250);
       }
       const found = await fns.lookup();

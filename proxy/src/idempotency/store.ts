@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import type { Pool } from '../db/pool.js';
+import { Wakeups } from '../db/wakeups.js';
 import { jsonColumnOf, type StoredResponse } from '../sse/stored.js';
 import type { Usage } from '../usage/types.js';
 import { isStorableStatus } from './keys.js';
@@ -104,15 +104,15 @@ function storedColumns(stored: StoredResponse): [number, string, string, string 
  *   is taken over (its id changes, so the old owner can no longer complete it).
  * - `complete(lease, stored, costUsd)` stores the final response (4xx included; check isStorableStatus);
  *   `release(lease)` deletes the row (5xx / 429 / network failure / client gone) so a retry runs again.
- * - `acquire(req, waitMs)`: begin, and while in progress wait (poll with backoff, woken at once by
- *   completions in this process) until replay / owner (the first one released) / mismatch, or
+ * - `acquire(req, waitMs)`: begin, and while in progress wait (poll with backoff, woken at once by a
+ *   completion or release in any replica: Wakeups, LISTEN/NOTIFY) until replay / owner (the first one released) / mismatch, or
  *   `in_progress` after waitMs → answer 409.
  * - `findCompleted(tenant, requestHash)` / `record(req, stored, costUsd)`: key-less dedup, a completed
  *   row looked up / written directly.
  * The lease is renewed while the owner works (every leaseMs / 3), so only a dead owner loses it.
  */
 export class IdempotencyStore {
-  private readonly events = new EventEmitter();
+  private readonly wakeups: Wakeups;
   private readonly leaseMs: number;
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
   private readonly sharedFailures = new Map<string, SharedFailure>();
@@ -123,14 +123,15 @@ export class IdempotencyStore {
 
   constructor(
     private readonly pool: Pool,
-    opts: { leaseMs?: number } = {},
+    opts: { leaseMs?: number; wakeups?: Wakeups } = {},
   ) {
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.events.setMaxListeners(0);
+    this.wakeups = opts.wakeups ?? new Wakeups(pool);
   }
 
+  /** Also a NOTIFY payload: text without NUL. */
   private static topic(tenant: string, requestHash: string): string {
-    return `${tenant}\u0000${requestHash}`;
+    return `idem ${tenant} ${requestHash}`;
   }
 
   async begin(req: IdempotentRequest): Promise<BeginResult> {
@@ -176,26 +177,32 @@ export class IdempotencyStore {
     // Failures shared after this point are for this caller; earlier ones answered earlier callers.
     const since = retry ? Infinity : this.failureSeq;
     this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
-    const first = await this.begin(req);
-    if (first.kind !== 'in_progress') return { ...first, waited: false };
+    const first = await this.claimUnlessFailed(req, since);
+    if (first.kind !== 'in_progress') return { ...first, waited: first.kind === 'failed' };
     const deadline = Date.now() + waitMs;
     let delay = 25;
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || signal?.aborted) return { kind: 'in_progress', waited: true };
-      await this.wake(req, Math.min(delay, remaining));
+      await this.wakeups.wait(IdempotencyStore.topic(req.tenant, req.requestHash), Math.min(delay, remaining), signal);
       delay = Math.min(delay * 1.5, 250);
-      let failed = this.failureSince(req, since);
+      const failed = this.failureSince(req, since);
       if (failed) return { kind: 'failed', stored: failed, waited: true };
-      const next = await this.begin(req);
-      // The failure may have been shared while begin() ran and freed the key: hand the key back.
-      failed = this.failureSince(req, since);
-      if (failed && next.kind === 'owner') {
-        await this.release(next.lease);
-        return { kind: 'failed', stored: failed, waited: true };
-      }
-      if (next.kind !== 'in_progress') return { ...next, waited: !retry };
+      const next = await this.claimUnlessFailed(req, since);
+      if (next.kind !== 'in_progress') return { ...next, waited: next.kind === 'failed' || !retry };
     }
+  }
+
+  /**
+   * begin(); but when an attempt that was running as this caller arrived failed meanwhile (its
+   * release freed the key just before our claim), its answer is ours: the key is handed back.
+   */
+  private async claimUnlessFailed(req: IdempotentRequest, since: number): Promise<BeginResult | { kind: 'failed'; stored: StoredResponse }> {
+    const r = await this.begin(req);
+    const failed = r.kind === 'owner' ? this.failureSince(req, since) : undefined;
+    if (r.kind !== 'owner' || !failed) return r;
+    await this.release(r.lease);
+    return { kind: 'failed', stored: failed };
   }
 
   /** The owner's caller has its answer; complete() or release() follows. */
@@ -206,20 +213,6 @@ export class IdempotencyStore {
   private failureSince(req: IdempotentRequest, since: number): StoredResponse | undefined {
     const f = this.sharedFailures.get(IdempotencyStore.topic(req.tenant, req.requestHash));
     return f && f.seq > since && f.fingerprint === req.fingerprint ? f.stored : undefined;
-  }
-
-  /** Resolves after ms, or earlier when this process completes or releases the same request. */
-  private wake(req: IdempotentRequest, ms: number): Promise<void> {
-    const topic = IdempotencyStore.topic(req.tenant, req.requestHash);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.events.off(topic, done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.events.on(topic, done);
-    });
   }
 
   /** Stores the final response; later begin() calls replay it until it expires (ttl from now). */
@@ -238,7 +231,7 @@ export class IdempotencyStore {
     } finally {
       this.answeredAttempts.delete(topic);
     }
-    this.events.emit(topic);
+    void this.wakeups.notify(topic);
     return (res.rowCount ?? 0) > 0;
   }
 
@@ -261,7 +254,7 @@ export class IdempotencyStore {
         if (this.sharedFailures.get(topic) === shared) this.sharedFailures.delete(topic);
       }, this.longestWaitMs + 1000).unref();
     }
-    this.events.emit(topic);
+    void this.wakeups.notify(topic);
   }
 
   /**

@@ -105,9 +105,9 @@ function recorder(): { tap: ResponseTap; result: Recorded } {
  * request that asks for neither.
  */
 export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise<void> } {
-  const idempotency = new IdempotencyStore(deps.pool);
+  const idempotency = new IdempotencyStore(deps.pool, { wakeups: deps.wakeups });
   const cache = new ResponseCache(deps.pool, { lruEntries: deps.config.RESPONSE_CACHE_LRU_ENTRIES });
-  const flights = new SingleFlight(deps.pool, deps.instanceId, { waitMs: deps.config.COALESCE_WAIT_MS });
+  const flights = new SingleFlight(deps.pool, deps.instanceId, { waitMs: deps.config.COALESCE_WAIT_MS, wakeups: deps.wakeups });
 
 
   /** Forward with the response cache applied (policy enabled). */
