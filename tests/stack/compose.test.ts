@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import type { FormatsPlugin } from 'ajv-formats';
+import pg from 'pg';
 import { configSchema } from '../../proxy/src/config.js';
 import { composeVariables, interpolate, loadCompose, parseDotenv, read, ROOT, type ComposeService } from './composeFile.js';
 
@@ -126,10 +127,12 @@ describe('docker-compose.yml', () => {
     // Nothing in .env.example that the stack ignores (Compose itself reads COMPOSE_PROJECT_NAME).
     for (const name of Object.keys(dotenv)) if (name !== 'COMPOSE_PROJECT_NAME') expect([name, vars.has(name)]).toEqual([name, true]);
     for (const s of Object.values(raw.services)) {
-      for (const port of s.ports ?? []) expect(port).toMatch(/^(127\.0\.0\.1:)?\$\{[A-Z_]+_PORT:-\d+\}:\d+$/);
+      for (const port of s.ports ?? []) expect(port).toMatch(/^(127\.0\.0\.1:|\$\{[A-Z_]+_BIND:-127\.0\.0\.1\}:)?\$\{[A-Z_]+_PORT:-\d+\}:\d+$/);
     }
-    // The database (a superuser with a demo password) and the fake upstream stay on loopback.
-    for (const name of ['postgres', 'mock']) for (const port of svc(name).ports ?? []) expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+    // The database (a superuser with a demo password) and the fake upstream stay on loopback; so
+    // does the proxy unless PROXY_BIND says otherwise (with OPENAI_API_KEY set, whoever reaches it
+    // spends that key).
+    for (const name of ['postgres', 'mock', 'proxy']) for (const port of svc(name).ports ?? []) expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
     for (const key of ['POSTGRES_PASSWORD', 'TOLLGATE_GRAFANA_DB_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'OPENAI_API_KEY']) {
       expect([key, vars.has(key)]).toEqual([key, true]);
     }
@@ -182,19 +185,57 @@ describe('docker-compose.yml', () => {
 
   it('passes the proxy only settings it reads, and one database for proxy, backfill and grafana', () => {
     const proxyEnv = svc('proxy').environment!;
-    const known = new Set([...Object.keys(configSchema.shape), 'MOCK_UPSTREAM_URL', 'TOLLGATE_GRAFANA_DB_PASSWORD']);
+    // PGPASSWORD is read by node-postgres itself (the database password, see the next test).
+    const known = new Set([...Object.keys(configSchema.shape), 'MOCK_UPSTREAM_URL', 'TOLLGATE_GRAFANA_DB_PASSWORD', 'PGPASSWORD']);
     for (const key of Object.keys(proxyEnv)) expect([key, known.has(key)]).toEqual([key, true]);
 
     const pg = svc('postgres').environment!;
     const url = new URL(String(proxyEnv.DATABASE_URL));
     expect(url.hostname).toBe('postgres');
     expect(decodeURIComponent(url.username)).toBe(pg.POSTGRES_USER);
-    expect(decodeURIComponent(url.password)).toBe(pg.POSTGRES_PASSWORD);
+    expect(url.password).toBe('');
+    expect(proxyEnv.PGPASSWORD).toBe(pg.POSTGRES_PASSWORD);
     expect(url.pathname).toBe(`/${pg.POSTGRES_DB}`);
     expect(svc('backfill').environment!.DATABASE_URL).toBe(proxyEnv.DATABASE_URL);
+    expect(svc('backfill').environment!.PGPASSWORD).toBe(proxyEnv.PGPASSWORD);
     // The proxy sets the role's password to the value Grafana connects with.
     expect(svc('grafana').environment!.TOLLGATE_GRAFANA_DB_PASSWORD).toBe(proxyEnv.TOLLGATE_GRAFANA_DB_PASSWORD);
     expect(new URL(String(proxyEnv.MOCK_UPSTREAM_URL)).host).toBe(`mock:${svc('mock').environment!.PORT}`);
+  });
+
+  it('works with any password: none is embedded in a URL, database clients get theirs as PGPASSWORD', () => {
+    // Each of these characters broke the old postgres://tollgate:${POSTGRES_PASSWORD}@… URL.
+    const password = "p/a#s?s@w%2Fo:r d'$x";
+    const grafanaPassword = `grafana ${password}`;
+    const stack = loadCompose({ ...dotenv, POSTGRES_PASSWORD: password, TOLLGATE_GRAFANA_DB_PASSWORD: grafanaPassword });
+    expect(stack.services.postgres!.environment!.POSTGRES_PASSWORD).toBe(password);
+    const secretKeys = ['POSTGRES_PASSWORD', 'PGPASSWORD', 'TOLLGATE_GRAFANA_DB_PASSWORD'];
+    for (const [name, s] of Object.entries(stack.services)) {
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        const v = String(value);
+        // No URL carries a password at all, this one or the default.
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) expect([name, key, new URL(v).password]).toEqual([name, key, '']);
+        if (v.includes(password)) expect([name, key, secretKeys.includes(key)]).toEqual([name, key, true]);
+      }
+    }
+    // Every service that connects to the database, and only those, gets the password beside the URL.
+    const clients = Object.entries(stack.services).filter(([, s]) => s.environment?.DATABASE_URL !== undefined);
+    expect(clients.map(([name]) => name).sort()).toEqual(['backfill', 'proxy']);
+    for (const [name, s] of clients) {
+      expect([name, s.environment!.PGPASSWORD]).toEqual([name, password]);
+      // node-postgres takes PGPASSWORD when the URL has none (pg/lib/connection-parameters.js).
+      const saved = process.env.PGPASSWORD;
+      process.env.PGPASSWORD = String(s.environment!.PGPASSWORD);
+      try {
+        const client = new pg.Client({ connectionString: String(s.environment!.DATABASE_URL) });
+        const params = client as unknown as { user: string; host: string; database: string; password: string };
+        expect([name, params.user, params.host, params.database, params.password]).toEqual([name, 'tollgate', 'postgres', 'tollgate', password]);
+      } finally {
+        if (saved === undefined) delete process.env.PGPASSWORD;
+        else process.env.PGPASSWORD = saved;
+      }
+    }
+    expect(Object.entries(stack.services).filter(([, s]) => s.environment?.PGPASSWORD !== undefined).map(([n]) => n).sort()).toEqual(['backfill', 'proxy']);
   });
 
   it('runs commands that exist, and keeps the fake upstream in use only without a key', () => {
@@ -215,7 +256,8 @@ describe('root package.json demo scripts', () => {
   it('run the built demo entry points', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     for (const [name, file] of [['demo', 'main'], ['demo:traffic', 'traffic'], ['demo:backfill', 'backfill']] as const) {
-      expect(scripts[name]).toBe(`npm run build -w proxy && node proxy/dist/demo/${file}.js`);
+      // exec: npm signals the shell, and the shell must be the demo itself to pass them on.
+      expect(scripts[name]).toBe(`npm run build -w proxy && exec node proxy/dist/demo/${file}.js`);
       expect(existsSync(`${ROOT}proxy/src/demo/${file}.ts`)).toBe(true);
     }
   });

@@ -51,6 +51,15 @@ describe('provisioning/ against the compose stack and the migrations', () => {
     expect(compose.services.proxy!.environment!.TOLLGATE_GRAFANA_DB_PASSWORD).toBe(password);
   });
 
+  it('passes any role password through unchanged, never inside a URL', () => {
+    const ds = datasource();
+    // Host and port only: user and password are separate fields, so no character needs escaping.
+    expect(ds.url).toMatch(/^[\w.-]+:\d+$/);
+    const password = "p/a#s?s@w%2Fo:r d'$x";
+    const env = loadCompose({ ...dotenv, TOLLGATE_GRAFANA_DB_PASSWORD: password }).services.grafana!.environment as Record<string, string>;
+    expect(interpolate(ds.secureJsonData.password, env)).toBe(password);
+  });
+
   it('enables the app on that datasource, and loads dashboards from inside the mounted folder', () => {
     const apps = (parse(read('provisioning/plugins/tollgate-llm-app.yaml')) as { apps: Array<{ type: string; jsonData: { datasourceUid: string } }> }).apps;
     expect(apps.map((a) => [a.type, a.jsonData.datasourceUid])).toEqual([['tollgate-llm-app', 'tollgate-postgres']]);

@@ -1,22 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startChild, stopChild, type Child } from './children.js';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
+import { BenchConfigError, benchDataDir, benchSettings, type BenchSettings } from './settings.js';
 
 /**
  * `npm run bench`: the fake upstream and the proxy run as child processes (the proxy with call
  * logging on, on DATABASE_URL or its embedded Postgres); this process generates load at a fixed
  * concurrency against each target in turn and prints proxy/direct ratios from the same run.
  */
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
-const MOCK_PORT = Number(process.env.BENCH_MOCK_PORT ?? 18090);
-const PROXY_PORT = Number(process.env.BENCH_PROXY_PORT ?? 18080);
-
 const dist = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
-
-function start(script: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [dist(script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-}
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -37,56 +29,116 @@ const RUN = Date.now().toString(36);
 const chat = (i: number, stream: boolean) =>
   JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `benchmark ${RUN} request ${i}` }] });
 
-async function main(): Promise<void> {
-  const mock = start('mock/main.js', { PORT: String(MOCK_PORT) });
-  const proxy = start('main.js', {
-    PORT: String(PROXY_PORT),
-    UPSTREAM_BASE_URL: `http://127.0.0.1:${MOCK_PORT}/v1`,
-    LOG_LEVEL: 'warn',
-    PGLITE_DATA_DIR: process.env.PGLITE_DATA_DIR ?? `.tollgate/bench-${Date.now()}`,
-    PGLITE_PORT: '0',
-  });
+/** Rejects when a child dies or the user interrupts, so no step waits on a server that is gone. */
+class Abort {
+  readonly promise: Promise<never>;
+  interrupted = false;
+  fail!: (err: Error) => void;
+  constructor() {
+    this.promise = new Promise<never>((_, reject) => (this.fail = reject));
+    this.promise.catch(() => undefined);
+  }
+  /** `p`, unless the run is aborted first. */
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.promise]);
+  }
+}
+
+async function main(): Promise<number> {
+  let settings: BenchSettings;
   try {
-    await waitFor(`http://127.0.0.1:${MOCK_PORT}/v1/models`);
-    await waitFor(`http://127.0.0.1:${PROXY_PORT}/readyz`);
-    const direct = `http://127.0.0.1:${MOCK_PORT}/v1`;
-    const viaProxy = `http://127.0.0.1:${PROXY_PORT}/v1`;
-    const base: Omit<LoadSpec, 'url' | 'body'> = { path: '/chat/completions', concurrency: CONCURRENCY, requests: REQUESTS };
-    // Warm both paths (JIT, keep-alive pools, the proxy's DB pool) before measuring.
-    for (const url of [direct, viaProxy]) await runLoad({ ...base, url, requests: 200, body: (i) => chat(i, false) });
+    settings = benchSettings(process.env);
+  } catch (err) {
+    if (!(err instanceof BenchConfigError)) throw err;
+    console.error(err.message);
+    return 2;
+  }
+  const abort = new Abort();
+  const onSignal = (signal: string) => {
+    abort.interrupted = true;
+    abort.fail(new Error(`interrupted (${signal})`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
-    const rows: Array<[string, LoadResult, LoadResult]> = [];
-    const pair = async (label: string, spec: Omit<LoadSpec, 'url'>) => {
-      const d = await runLoad({ ...spec, url: direct });
-      const p = await runLoad({ ...spec, url: viaProxy });
-      rows.push([label, d, p]);
-    };
-    await pair('chat, JSON (latency to last byte)', { ...base, body: (i) => chat(i, false) });
-    await pair('chat, SSE stream (time to first byte)', { ...base, body: (i) => chat(i, true), ttfb: true });
-    await pair('chat, SSE stream (latency to last byte)', { ...base, body: (i) => chat(i, true) });
-    for (const extra of await extraScenarios(direct, viaProxy, base)) rows.push(extra);
-
-    console.log(`\nTollgate bench: ${REQUESTS} requests per row, concurrency ${CONCURRENCY}, logging on`);
-    console.log('(cache rows: "direct" columns are the miss, "proxy" columns the hit; ratios are hit/miss)');
-    console.log('scenario | direct rps | proxy rps | rps ratio | direct p50/p99 ms | proxy p50/p99 ms | p50 ratio | p99 ratio | errors');
-    for (const [label, d, p] of rows) {
-      console.log(
-        [
-          label,
-          d.rps.toFixed(0),
-          p.rps.toFixed(0),
-          (p.rps / d.rps).toFixed(2),
-          `${d.p50.toFixed(2)}/${d.p99.toFixed(2)}`,
-          `${p.p50.toFixed(2)}/${p.p99.toFixed(2)}`,
-          (p.p50 / d.p50).toFixed(2),
-          (p.p99 / d.p99).toFixed(2),
-          `${d.errors}/${p.errors}`,
-        ].join(' | '),
-      );
-    }
+  const children: Child[] = [];
+  const data = benchDataDir(process.env);
+  const spawnChild = (name: string, script: string, listening: RegExp, timeoutMs: number, env: Record<string, string>) => {
+    const child = startChild({
+      name,
+      args: [dist(script)],
+      // Loopback only: the bench servers have no business on the network, and a port held by
+      // another process on any interface still makes the bind fail.
+      env: { ...process.env, HOST: '127.0.0.1', ...env },
+      listening,
+      timeoutMs,
+      onCrash: (err) => abort.fail(err),
+    });
+    children.push(child);
+    return child;
+  };
+  try {
+    const mock = spawnChild('the fake upstream (mock/main.js)', 'mock/main.js', /listening on (http:\/\/\S+)/, 30_000, {
+      PORT: String(settings.mockPort),
+    });
+    const direct = `http://127.0.0.1:${(await abort.race(mock.ready)).port}/v1`;
+    const proxy = spawnChild('the proxy (main.js)', 'main.js', /Tollgate proxy on (http:\/\/\S+)/, 120_000, {
+      PORT: String(settings.proxyPort),
+      UPSTREAM_BASE_URL: direct,
+      LOG_LEVEL: 'warn',
+      PGLITE_PORT: '0',
+      ...(data.dir ? { PGLITE_DATA_DIR: data.dir } : {}),
+    });
+    // It prints the address as localhost, which may resolve to ::1; it listens on 127.0.0.1.
+    const viaProxy = `http://127.0.0.1:${(await abort.race(proxy.ready)).port}/v1`;
+    await abort.race(waitFor(viaProxy.replace(/\/v1$/, '/readyz')));
+    await abort.race(measure(settings, direct, viaProxy));
+    return 0;
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}`);
+    return abort.interrupted ? 130 : 1;
   } finally {
-    proxy.kill('SIGTERM');
-    mock.kill('SIGTERM');
+    // The proxy first: it flushes its call log and closes the embedded Postgres before the folder goes.
+    for (const child of [...children].reverse()) await stopChild(child, 20_000);
+    data.remove();
+  }
+}
+
+async function measure(settings: BenchSettings, direct: string, viaProxy: string): Promise<void> {
+  const { concurrency, requests } = settings;
+  const base: Omit<LoadSpec, 'url' | 'body'> = { path: '/chat/completions', concurrency, requests };
+  // Warm both paths (JIT, keep-alive pools, the proxy's DB pool) before measuring.
+  for (const url of [direct, viaProxy]) await runLoad({ ...base, url, requests: 200, body: (i) => chat(i, false) });
+
+  const rows: Array<[string, LoadResult, LoadResult]> = [];
+  const pair = async (label: string, spec: Omit<LoadSpec, 'url'>) => {
+    const d = await runLoad({ ...spec, url: direct });
+    const p = await runLoad({ ...spec, url: viaProxy });
+    rows.push([label, d, p]);
+  };
+  await pair('chat, JSON (latency to last byte)', { ...base, body: (i) => chat(i, false) });
+  await pair('chat, SSE stream (time to first byte)', { ...base, body: (i) => chat(i, true), ttfb: true });
+  await pair('chat, SSE stream (latency to last byte)', { ...base, body: (i) => chat(i, true) });
+  for (const extra of await extraScenarios(direct, viaProxy, base)) rows.push(extra);
+
+  console.log(`\nTollgate bench: ${requests} requests per row, concurrency ${concurrency}, logging on`);
+  console.log(`(fake upstream ${direct}, proxy ${viaProxy})`);
+  console.log('(cache rows: "direct" columns are the miss, "proxy" columns the hit; ratios are hit/miss)');
+  console.log('scenario | direct rps | proxy rps | rps ratio | direct p50/p99 ms | proxy p50/p99 ms | p50 ratio | p99 ratio | errors');
+  for (const [label, d, p] of rows) {
+    console.log(
+      [
+        label,
+        d.rps.toFixed(0),
+        p.rps.toFixed(0),
+        (p.rps / d.rps).toFixed(2),
+        `${d.p50.toFixed(2)}/${d.p99.toFixed(2)}`,
+        `${p.p50.toFixed(2)}/${p.p99.toFixed(2)}`,
+        (p.p50 / d.p50).toFixed(2),
+        (p.p99 / d.p99).toFixed(2),
+        `${d.errors}/${p.errors}`,
+      ].join(' | '),
+    );
   }
 }
 
@@ -113,4 +165,5 @@ async function extraScenarios(direct: string, viaProxy: string, base: Omit<LoadS
   ];
 }
 
-await main();
+// Exit explicitly: an aborted run may leave load workers and their sockets behind.
+process.exit(await main());
