@@ -46,6 +46,11 @@ describe('operations endpoints', () => {
     const series = text.split('\n').filter((l) => l.startsWith('tollgate_requests_total{'));
     expect(series.length).toBeLessThan(200);
     expect(text).toContain('endpoint="other"');
+    // Junk sent first cannot push OpenAI's endpoints or priced models out of their labels.
+    const client = new OpenAI({ baseURL: stack.proxyUrl, apiKey: 'sk-cardinality', maxRetries: 0 });
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: 'still named' });
+    const after = await (await httpRequest(`${base}/metrics`)).body.text();
+    expect(after).toMatch(/tollgate_requests_total\{endpoint="embeddings",model="text-embedding-3-small",cache_status="bypass",status="200"\} \d+/);
   });
 
   it('an unknown /api route is a 404 of ours, never forwarded upstream; a bad gzip body a clear 400', async () => {
@@ -113,6 +118,21 @@ describe('configuration', () => {
     expect(loadConfig({ RESPONSE_CACHE_ENDPOINTS: 'chat.completions, embeddings' }).RESPONSE_CACHE_ENDPOINTS).toEqual(['chat.completions', 'embeddings']);
   });
 
+  it('refuses timers Node cannot hold, lifetimes past the timestamp range, and URLs of the wrong kind', () => {
+    const bad: Array<[string, string]> = [
+      ['UPSTREAM_TIMEOUT_MS', '99999999999'],
+      ['CACHE_CLEANUP_INTERVAL_MS', '3000000000'],
+      ['SHUTDOWN_GRACE_MS', '2147483648'],
+      ['IDEMPOTENCY_TTL_SECONDS', '1000000000000000'],
+      ['UPSTREAM_BASE_URL', 'ftp://example.com/v1'],
+      ['DATABASE_URL', 'mysql://root@localhost/test'],
+    ];
+    for (const [name, value] of bad) {
+      expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}`);
+    }
+    expect(loadConfig({ UPSTREAM_TIMEOUT_MS: '2147483647', DATABASE_URL: 'postgresql://u@h/db' }).UPSTREAM_TIMEOUT_MS).toBe(2_147_483_647);
+  });
+
   it('names every bad variable in one error', () => {
     expect(() => loadConfig({ PORT: '99999', UPSTREAM_BASE_URL: 'not a url', LOG_LEVEL: 'loud' })).toThrow(ConfigError);
     try {
@@ -123,5 +143,21 @@ describe('configuration', () => {
       expect(msg).toContain('UPSTREAM_BASE_URL="not a url"');
       expect(msg).toContain('LOG_LEVEL="loud"');
     }
+  });
+});
+
+describe('with METRICS_ENABLED=false', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ METRICS_ENABLED: 'false' });
+  });
+  afterAll(() => stack.close());
+
+  it('/metrics is a 404 of ours: a scrape is neither forwarded upstream nor logged as a call', async () => {
+    const before = stack.mock.total();
+    const r = await httpRequest(`${stack.proxyUrl.replace(/\/v1$/, '')}/metrics`);
+    expect(r.statusCode).toBe(404);
+    expect(await r.body.json()).toMatchObject({ error: { code: 'metrics_disabled' } });
+    expect(stack.mock.total()).toBe(before);
   });
 });

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request as httpRequest } from 'undici';
 import type { Pool } from '../proxy/src/db/pool.js';
@@ -66,6 +68,41 @@ describe('the built proxy process', () => {
     expect(await exited).toBe(0);
     const { rows } = await pool.query('SELECT client_aborted, usage_source, stream FROM openai_call_log WHERE request_id = $1', [requestId]);
     expect(rows).toEqual([{ client_aborted: false, usage_source: 'reported', stream: true }]);
+  });
+
+  /** Runs the built proxy to its exit; what it printed and its exit code. */
+  const runToExit = (env: Record<string, string>, args: string[] = [MAIN]) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    return new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
+  };
+
+  it('a taken port is one clear line, and the proxy never claims to listen', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      const { code, out } = await runToExit({ PORT: port, HOST: '127.0.0.1', DATABASE_URL: process.env.TEST_DATABASE_URL!, UPSTREAM_BASE_URL: mock.url });
+      expect(code).toBe(1);
+      expect(out).toContain(`Tollgate could not start: listening on 127.0.0.1:${port} (PORT)`);
+      expect(out).not.toContain('Tollgate proxy on');
+      expect(out).not.toContain('tollgate proxy listening');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
+  it('a database that cannot be reached, or a URL that is not Postgres, is one clear line', async () => {
+    const refused = await runToExit({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none' });
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/^Tollgate could not start: connecting to DATABASE_URL: .*ECONNREFUSED/m);
+    expect(refused.out).not.toMatch(/^\s+at /m);
+    const migrateCli = fileURLToPath(new URL('../proxy/dist/migrateCli.js', import.meta.url));
+    const notPostgres = await runToExit({ DATABASE_URL: 'mysql://root@127.0.0.1/test' }, [migrateCli]);
+    expect(notPostgres.code).toBe(2);
+    expect(notPostgres.out).toContain('DATABASE_URL="mysql://root@127.0.0.1/test": expected a postgres:// or postgresql:// connection URL');
   });
 
   it('refuses a bad configuration value with a clear message and exit code 2', async () => {

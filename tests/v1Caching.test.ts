@@ -345,6 +345,50 @@ describe('Idempotency-Key on /v1: a duplicate in the same process', () => {
     expect((await first).status).toBe(200);
   });
 
+  it('a waiting duplicate whose caller hangs up is logged 499 and never runs the request itself', async () => {
+    const before = stack.mock.total();
+    const first = send('gone-key', 600, 'sk-wait-gone');
+    await new Promise((r) => setTimeout(r, 100));
+    const controller = new AbortController();
+    const waiter = httpRequest(`${stack.proxyUrl}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'wait on gone-key' }] }),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-wait-gone', 'idempotency-key': 'gone-key' },
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 100);
+    await expect(waiter).rejects.toThrow();
+    expect((await first).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.mock.total() - before).toBe(1);
+    const rows = await loggedRows(stack, 'tenant = $1', [tenantOf('sk-wait-gone')]);
+    expect(rows.map((r) => [r['status_code'], r['client_aborted']]).sort()).toEqual([
+      [200, false],
+      [499, true],
+    ]);
+  });
+
+  it('a retry sent the moment an answer arrives is a retry: a replay, or a new attempt after a failure', async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = `retry-${i}`;
+      const apiKey = `sk-retry-${i}`;
+      await send(key, 0, apiKey);
+      const replay = await send(key, 0, apiKey);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      const failedKey = `retry-fail-${i}`;
+      const failed = await httpRequest(`${stack.proxyUrl}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `wait on ${failedKey}` }] }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, 'idempotency-key': failedKey, 'x-mock-error': '429' },
+      });
+      expect(failed.statusCode).toBe(429);
+      await failed.body.dump();
+      expect((await send(failedKey, 0, apiKey)).status).toBe(200);
+      const rows = await loggedRows(stack, 'tenant = $1', [tenantOf(apiKey)]);
+      expect(rows.map((r) => r['cache_status']).sort()).toEqual(['bypass', 'bypass', 'bypass', 'idempotent_replay']);
+    }
+  });
+
   it('a duplicate that waited and got the answer is logged coalesced, a later one idempotent_replay', async () => {
     const first = send('wait-key', 150, 'sk-wait-ok');
     await new Promise((r) => setTimeout(r, 50));

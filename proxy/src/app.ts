@@ -29,12 +29,15 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ status: 'not_ready', database: (err as Error).message });
     }
   });
-  if (deps.config.METRICS_ENABLED) {
-    app.get('/metrics', async (_req, res) => {
-      res.setHeader('Content-Type', deps.metrics.registry.contentType);
-      res.send(await deps.metrics.registry.metrics());
-    });
-  }
+  app.get('/metrics', async (_req, res) => {
+    // Disabled, it is still ours: forwarded, every scrape would be a call upstream and a row.
+    if (!deps.config.METRICS_ENABLED) {
+      sendError(res, new ProxyError(404, 'Metrics are disabled (METRICS_ENABLED=false).', 'invalid_request_error', 'metrics_disabled', null, false));
+      return;
+    }
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
   app.use('/api', apiRouter(deps));
   // /api is Tollgate's own namespace: an unknown route there is ours to refuse, not upstream's.
   app.use('/api', (req, _res, next) => {

@@ -11,35 +11,51 @@ const optionalString = z
 
 const CACHEABLE = ['chat.completions', 'responses', 'embeddings', '*'];
 
+// Node turns a timer delay above 2^31 - 1 ms (about 24.8 days) into 1 ms: refuse it instead.
+const MAX_TIMER_MS = 2_147_483_647;
+const ms = (min: number) => z.coerce.number().int().min(min).max(MAX_TIMER_MS);
+
+// Lifetimes are added to now() in SQL; past the timestamp range every write would fail.
+const secs = (min: number) => z.coerce.number().int().min(min).max(100 * 365 * 24 * 3600);
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((v) => /^https?:\/\//i.test(v), { message: 'expected an http:// or https:// URL' });
+
+const postgresUrl = optionalString.refine((v) => v === undefined || /^postgres(?:ql)?:\/\//i.test(v), {
+  message: 'expected a postgres:// or postgresql:// connection URL',
+});
+
 /** Every knob the proxy reads from the environment; names are the README's configuration table. */
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: optionalString,
+  DATABASE_URL: postgresUrl,
   PGLITE_DATA_DIR: z.string().default('.tollgate/pgdata'),
   PGLITE_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
-  UPSTREAM_BASE_URL: z.string().url().default('https://api.openai.com/v1'),
+  UPSTREAM_BASE_URL: httpUrl.default('https://api.openai.com/v1'),
   OPENAI_API_KEY: optionalString,
-  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
-  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  UPSTREAM_TIMEOUT_MS: ms(1).default(600_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: ms(1).default(10_000),
   UPSTREAM_CONNECTIONS: z.coerce.number().int().positive().default(128),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
   PRICES_FILE: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
-  LOG_FLUSH_MS: z.coerce.number().int().min(1).default(250),
+  LOG_FLUSH_MS: ms(1).default(250),
   LOG_MAX_QUEUE: z.coerce.number().int().min(100).default(100_000),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+  SHUTDOWN_GRACE_MS: ms(0).default(15_000),
   PERSONA_MODEL: z.string().default('gpt-4o-mini'),
-  PERSONA_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
-  PERSONA_DEDUP_WINDOW_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+  PERSONA_CACHE_TTL_SECONDS: secs(1).default(30 * 24 * 3600),
+  PERSONA_DEDUP_WINDOW_SECONDS: secs(0).default(24 * 3600),
   PERSONA_MAX: z.coerce.number().int().min(1).max(100).default(50),
   CHAT_STREAM_MODEL: z.string().default('gpt-4o-mini'),
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  IDEMPOTENCY_TTL_SECONDS: secs(1).default(24 * 3600),
   REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
-  IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
-  RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+  IDEMPOTENCY_WAIT_MS: ms(0).default(30_000),
+  RESPONSE_CACHE_TTL_SECONDS: secs(1).default(3600),
   RESPONSE_CACHE_ENDPOINTS: z
     .string()
     .default('')
@@ -48,8 +64,8 @@ export const configSchema = z.object({
       message: `expected a comma-separated list of ${['chat.completions', 'responses', 'embeddings', '*'].join(', ')}`,
     }),
   RESPONSE_CACHE_LRU_ENTRIES: z.coerce.number().int().min(0).default(1000),
-  CACHE_CLEANUP_INTERVAL_MS: z.coerce.number().int().positive().default(10 * 60_000),
-  COALESCE_WAIT_MS: z.coerce.number().int().min(0).default(120_000),
+  CACHE_CLEANUP_INTERVAL_MS: ms(1).default(10 * 60_000),
+  COALESCE_WAIT_MS: ms(0).default(120_000),
   METRICS_ENABLED: bool.default(true),
 });
 

@@ -14,3 +14,12 @@ export function endpointOf(path: string): string {
     .map((seg, i, all) => (ID_SEGMENT.test(seg) || (i === 1 && all[0] === 'models') ? 'item' : seg.toLowerCase()));
   return parts.length ? parts.join('.') : 'root';
 }
+
+/** Endpoint names of the OpenAI API and of Tollgate's own routes: a fixed set, for metric labels. */
+export const KNOWN_ENDPOINTS: ReadonlySet<string> = new Set([
+  'chat.completions', 'chat.completions.item', 'completions', 'responses', 'responses.item', 'responses.item.input_items',
+  'responses.item.cancel', 'embeddings', 'images.generations', 'images.edits', 'images.variations', 'audio.speech',
+  'audio.transcriptions', 'audio.translations', 'moderations', 'models', 'models.item', 'files', 'files.item',
+  'files.item.content', 'uploads', 'batches', 'batches.item', 'batches.item.cancel', 'fine_tuning.jobs',
+  'fine_tuning.jobs.item', 'vector_stores', 'vector_stores.item', 'personas.generate', 'chat.stream',
+]);

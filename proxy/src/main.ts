@@ -1,32 +1,11 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
 import { startCleanup } from './cache/index.js';
+import { configOrExit, step } from './cli.js';
 import { connectDatabase } from './db/connect.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { closeDeps, createDeps } from './runtime.js';
-
-function configOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-/** Start-up failures a user can fix (port taken, database unreachable, bad prices file) get one clear line. */
-async function step<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    console.error(`Tollgate could not start: ${what}: ${(err as Error).message}`);
-    process.exit(1);
-  }
-}
 
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
@@ -45,7 +24,9 @@ const app = createApp(deps);
 const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger, {
   requestLogRetentionDays: config.REQUEST_LOG_RETENTION_DAYS,
 });
-const server: Server = app.listen(config.PORT, config.HOST, () => {
+// Express 5 calls this back on a failed listen too: the 'error' handler below reports that.
+const server: Server = app.listen(config.PORT, config.HOST, (err?: Error) => {
+  if (err) return;
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : config.PORT;
   logger.info({ port, upstream: config.UPSTREAM_BASE_URL }, 'tollgate proxy listening');

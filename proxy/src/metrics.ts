@@ -3,14 +3,19 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 /**
  * Label values come from what callers send (paths, model names), so each label keeps the first
  * `limit` distinct values it sees and reports the rest as `other`: a caller cannot grow the
- * metrics (and the proxy's memory) without bound.
+ * metrics (and the proxy's memory) without bound. Known values (OpenAI's endpoints, the price
+ * table's models: a fixed set) always keep their name, so junk sent first cannot push them out.
  */
 export class BoundedLabel {
   private readonly seen = new Set<string>();
-  constructor(private readonly limit: number) {}
+  /** `known` values always keep their name; the limit only applies to the others. */
+  constructor(
+    private readonly limit: number,
+    private readonly known: (value: string) => boolean = () => false,
+  ) {}
 
   of(value: string): string {
-    if (this.seen.has(value)) return value;
+    if (this.seen.has(value) || this.known(value)) return value;
     if (this.seen.size >= this.limit) return 'other';
     this.seen.add(value);
     return value;
@@ -18,14 +23,14 @@ export class BoundedLabel {
 }
 
 /** The proxy's Prometheus metrics, on a registry of its own so tests can create several apps. */
-export function createMetrics() {
+export function createMetrics(known: { endpoint?: (e: string) => boolean; model?: (m: string) => boolean } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labels = ['endpoint', 'model', 'cache_status', 'status'] as const;
   return {
     registry,
-    endpointLabel: new BoundedLabel(64),
-    modelLabel: new BoundedLabel(128),
+    endpointLabel: new BoundedLabel(64, known.endpoint),
+    modelLabel: new BoundedLabel(128, known.model),
     requests: new Counter({ name: 'tollgate_requests_total', help: 'Requests handled', labelNames: labels, registers: [registry] }),
     tokens: new Counter({
       name: 'tollgate_tokens_total',

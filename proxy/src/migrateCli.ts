@@ -1,11 +1,11 @@
-import { loadConfig } from './config.js';
+import { configOrExit, step } from './cli.js';
 import { connectDatabase } from './db/connect.js';
 import { migrate } from './db/migrate.js';
 
-const config = loadConfig();
-const db = await connectDatabase(config);
+const config = configOrExit();
+const db = await step(config.DATABASE_URL ? 'connecting to DATABASE_URL' : 'starting the embedded Postgres', () => connectDatabase(config));
 try {
-  const { applied, skipped } = await migrate(db.pool);
+  const { applied, skipped } = await step('applying migrations', () => migrate(db.pool));
   console.log(`migrations applied: ${applied.length ? applied.join(', ') : 'none'}; already applied: ${skipped.length}`);
 } finally {
   await db.close();

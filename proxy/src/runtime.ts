@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { Wakeups } from './db/wakeups.js';
 import type { AppDeps } from './deps.js';
+import { KNOWN_ENDPOINTS } from './endpoint.js';
 import { CallLogWriter } from './log/callLog.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -11,7 +12,8 @@ import { createUpstreamClient } from './upstream/client.js';
 
 /** Builds the dependencies of one proxy instance over an already migrated database pool. */
 export function createDeps(config: Config, pool: Pool, logger: Logger = createLogger(config.LOG_LEVEL)): AppDeps {
-  const metrics = createMetrics();
+  const prices = loadPriceTable(config.PRICES_FILE);
+  const metrics = createMetrics({ endpoint: (e) => KNOWN_ENDPOINTS.has(e), model: (m) => m in prices.models || m in prices.images });
   const wakeups = new Wakeups(pool, logger);
   wakeups.listen();
   return {
@@ -19,7 +21,7 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
     pool,
     logger,
     metrics,
-    prices: loadPriceTable(config.PRICES_FILE),
+    prices,
     callLog: new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE }, logger, metrics),
     upstream: createUpstreamClient({
       baseUrl: config.UPSTREAM_BASE_URL,

@@ -104,12 +104,15 @@ export class SingleFlight {
         }
       },
     };
-    flight.promise = this.lead(scope, key, fns, handle).finally(() => this.local.delete(id));
+    const forget = () => {
+      if (this.local.get(id) === flight) this.local.delete(id);
+    };
+    flight.promise = this.lead(scope, key, fns, handle, forget).finally(forget);
     this.local.set(id, flight);
     return flight.promise as Promise<FlightResult<T>>;
   }
 
-  private async lead<T>(scope: string, key: string, fns: FlightFns<T>, handle: Flight): Promise<FlightResult<T>> {
+  private async lead<T>(scope: string, key: string, fns: FlightFns<T>, handle: Flight, settled: () => void): Promise<FlightResult<T>> {
     const started = Date.now();
     let delay = 20;
     for (;;) {
@@ -122,6 +125,8 @@ export class SingleFlight {
           if (found !== undefined) return { role: 'coalesced', value: found, live: false };
           return { role: 'owner', value: await fns.produce(handle) };
         } finally {
+          // The answer is out: a request from now on is a new one, not a waiter on this flight.
+          settled();
           stop();
           await this.pool
             .query('DELETE FROM inflight_request WHERE scope = $1 AND key = $2 AND owner = $3', [scope, key, token])

@@ -18,6 +18,14 @@ export async function connectDatabase(config: Config): Promise<Database> {
     url = embedded.url;
   }
   const pool = createPool(url, config.DB_POOL_MAX);
+  // Reached now, so a wrong URL is reported as such rather than as a failed migration.
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
   return {
     pool,
     url,

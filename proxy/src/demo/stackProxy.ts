@@ -39,11 +39,13 @@ if (process.env.DATABASE_URL && grafanaPassword) {
   const { createPool } = await import('../db/pool.js');
   const { migrate } = await import('../db/migrate.js');
   const { syncGrafanaRolePassword } = await import('./grafanaRole.js');
+  const { step } = await import('../cli.js');
   const pool = createPool(process.env.DATABASE_URL, 1);
   try {
     // The role exists only once migrated; the proxy's own migrate() below then finds nothing to do.
-    await untilReachable(() => migrate(pool), 60_000);
-    if (!(await syncGrafanaRolePassword(pool, grafanaPassword))) console.warn('Grafana role not found; its password was not set');
+    await step('applying migrations to DATABASE_URL', () => untilReachable(() => migrate(pool), 60_000));
+    const synced = await step("setting the Grafana role's password", () => syncGrafanaRolePassword(pool, grafanaPassword));
+    if (!synced) console.warn('Grafana role not found; its password was not set');
   } finally {
     await pool.end();
   }

@@ -47,7 +47,7 @@ export type BeginResult =
  * failed (429, 5xx, network) in this process, and its answer is this caller's answer too, instead
  * of every waiter running the request again against a failing upstream.
  */
-export type AcquireResult = (BeginResult | { kind: 'failed'; stored: StoredResponse }) & { waited: boolean };
+export type AcquireResult = (BeginResult | { kind: 'failed'; stored: StoredResponse } | { kind: 'abandoned' }) & { waited: boolean };
 
 /** A failed attempt's answer, for the callers of this process that were waiting on it. */
 interface SharedFailure {
@@ -177,20 +177,30 @@ export class IdempotencyStore {
     // Failures shared after this point are for this caller; earlier ones answered earlier callers.
     const since = retry ? Infinity : this.failureSeq;
     this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
+    if (signal?.aborted) return { kind: 'abandoned', waited: false };
     const first = await this.claimUnlessFailed(req, since);
+    if (signal?.aborted) return this.abandon(first, false);
     if (first.kind !== 'in_progress') return { ...first, waited: first.kind === 'failed' };
     const deadline = Date.now() + waitMs;
     let delay = 25;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || signal?.aborted) return { kind: 'in_progress', waited: true };
+      if (signal?.aborted) return { kind: 'abandoned', waited: true };
+      if (remaining <= 0) return { kind: 'in_progress', waited: true };
       await this.wakeups.wait(IdempotencyStore.topic(req.tenant, req.requestHash), Math.min(delay, remaining), signal);
       delay = Math.min(delay * 1.5, 250);
       const failed = this.failureSince(req, since);
       if (failed) return { kind: 'failed', stored: failed, waited: true };
       const next = await this.claimUnlessFailed(req, since);
+      if (signal?.aborted) return this.abandon(next, true);
       if (next.kind !== 'in_progress') return { ...next, waited: next.kind === 'failed' || !retry };
     }
+  }
+
+  /** The caller left: a key it just claimed goes back at once, so nobody pays for an answer nobody reads. */
+  private async abandon(r: BeginResult | { kind: 'failed' }, waited: boolean): Promise<AcquireResult> {
+    if (r.kind === 'owner') await this.release(r.lease);
+    return { kind: 'abandoned', waited };
   }
 
   /**
@@ -207,6 +217,8 @@ export class IdempotencyStore {
 
   /** The owner's caller has its answer; complete() or release() follows. */
   answered(lease: IdempotencyLease): void {
+    // Already completed or released (no heartbeat left): nothing pending to mark.
+    if (!this.heartbeats.has(lease.id)) return;
     this.answeredAttempts.add(IdempotencyStore.topic(lease.request.tenant, lease.request.requestHash));
   }
 

@@ -16,6 +16,7 @@ import type { IdempotencyStore, IdempotentRequest, Replay } from '../idempotency
 import type { CacheStatus } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
 import { recordCall } from '../proxy/callRecord.js';
+import { callerGone } from '../proxy/callerGone.js';
 import { sendSharedFailure } from '../proxy/sharedFailure.js';
 import type { CallContext } from '../proxy/requestContext.js';
 import { sendStored, type StoredResponse } from '../sse/stored.js';
@@ -164,9 +165,9 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     const ctx = apiCallContext(req, ENDPOINT, randomUUID());
     ctx.model = cfg.PERSONA_MODEL;
     res.setHeader('x-tollgate-request-id', ctx.requestId);
-    res.on('close', () => {
-      if (!res.writableFinished) ctx.clientAborted = true;
-    });
+    const gone = callerGone(res);
+    gone.addEventListener('abort', () => (ctx.clientAborted = true));
+    if (gone.aborted) ctx.clientAborted = true;
     try {
       const input = parseInput(schema, req.body);
       const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
@@ -176,7 +177,8 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
       if (key !== undefined) {
         const keyHash = idempotencyKeyHash(key);
         const idem: IdempotentRequest = { ...base, requestHash: keyHash, keyHash, ttlSeconds: cfg.IDEMPOTENCY_TTL_SECONDS };
-        const r = await services.idempotency.acquire(idem, cfg.IDEMPOTENCY_WAIT_MS);
+        const r = await services.idempotency.acquire(idem, cfg.IDEMPOTENCY_WAIT_MS, gone);
+        if (r.kind === 'abandoned') return log(ctx, 499, { cacheStatus: 'bypass', errorType: 'client_aborted' });
         if (r.kind === 'replay') return sendReplay(res, ctx, r, r.waited ? 'coalesced' : 'idempotent_replay', true);
         if (r.kind === 'mismatch') throw keyMismatchError();
         if (r.kind === 'in_progress') throw keyInProgressError();

@@ -28,8 +28,9 @@ import {
 import { fromCompletionUsage, fromResponseUsage, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
-import { forward, prepareRequest, type PreparedRequest, type ResponseTap } from './passthrough.js';
+import { forward, prepareRequest, type PreparedRequest, type ResponseTap, type TapEnd } from './passthrough.js';
 import { ClientAbortedError } from './body.js';
+import { callerGone } from './callerGone.js';
 import { sendSharedFailure } from './sharedFailure.js';
 import { newCallContext, type CallContext } from './requestContext.js';
 import { hasInexactNumber, parseExact } from './jsonText.js';
@@ -69,6 +70,23 @@ function storedFromRecording(rec: Recorded, injectedUsage: boolean): StoredRespo
   }
   else stored.bodyText = '';
   return stored;
+}
+
+/** Settles a request's Idempotency-Key with what its caller is being sent. */
+type Finish = (served: Served) => Promise<void>;
+
+/** What the caller is being sent, as known when its upstream answer has ended (before the last byte). */
+function servedOfRecording(rec: Recorded, end: TapEnd, cacheStatus: 'miss' | 'bypass', injectedUsage: boolean): Served {
+  return {
+    outcome: {
+      status: rec.status,
+      usage: end.usage,
+      cacheStatus,
+      errorType: rec.status >= 400 ? `upstream_${rec.status}` : null,
+      ...(end.responseModel ? { responseModel: end.responseModel } : {}),
+    },
+    stored: storedFromRecording(rec, injectedUsage),
+  };
 }
 
 function recorder(): { tap: ResponseTap; result: Recorded } {
@@ -111,7 +129,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
 
 
   /** Forward with the response cache applied (policy enabled). */
-  async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy): Promise<Served> {
+  async function cached(req: Request, res: Response, prepared: PreparedRequest, policy: CachePolicy, finish?: Finish): Promise<Served> {
     const { ctx } = prepared;
     const kind = streamKindOf(ctx.path);
     const key = responseCacheKey(ctx.tenant, ctx.path, exactBody(ctx));
@@ -126,8 +144,37 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       sendError(res, e);
       return { outcome: { status: 504, usage: undefined, cacheStatus: 'miss', errorType: 'cache_miss' } };
     }
+    /** Stores a complete, successful answer as the entry for this request. */
+    const store = async (result: Recorded, end: TapEnd): Promise<CacheEntry | undefined> => {
+      const body = result.sseText !== undefined ? analyseStream(kind, result.sseText) : undefined;
+      const complete =
+        result.status >= 200 && result.status < 300 && result.complete &&
+        (body ? body.complete && body.json !== undefined : isCompleteJson(kind, result.status, result.json));
+      if (!complete || !policy.store) return undefined;
+      try {
+        return await cache.put({
+          tenant: ctx.tenant,
+          key,
+          path: ctx.path.split('?')[0]!.replace(/^\/v1(?=\/)/, ''),
+          endpoint: ctx.endpoint,
+          model: ctx.model ?? '(none)',
+          status: result.status,
+          headers: result.headers,
+          bodyJson: body ? body.json : result.json,
+          bodyText: body ? undefined : result.text,
+          sseText: result.sseText,
+          usage: body ? body.usage : (result.json as { usage?: unknown } | undefined)?.usage,
+          costUsd: upstreamCost(deps, ctx, end),
+          ttlSeconds: policy.ttlSeconds,
+        });
+      } catch (err) {
+        deps.logger.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'response cache write failed');
+        return undefined;
+      }
+    };
     const produce = async (live?: StreamBroadcaster): Promise<{ entry?: CacheEntry; served: Served }> => {
       const { tap, result } = recorder();
+      let entry: CacheEntry | undefined;
       const liveTap: ResponseTap = {
         onHead: tap.onHead,
         onChunk: (t) => {
@@ -135,6 +182,11 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
           live?.write(t);
         },
         onEnd: tap.onEnd,
+        // The entry (and a key's stored answer) exist before the caller has its last byte.
+        beforeEnd: async (end) => {
+          entry = await store(result, end);
+          await finish?.(servedOfRecording(result, end, 'miss', prepared.injectedUsage));
+        },
         keepUpstream: () => (live?.subscribers ?? 0) > 0,
       };
       res.setHeader('x-tollgate-cache', 'MISS');
@@ -145,36 +197,11 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         live?.fail(err);
         throw err;
       }
-      let entry: CacheEntry | undefined;
-      const body = result.sseText !== undefined ? analyseStream(kind, result.sseText) : undefined;
-      const complete =
-        result.status >= 200 && result.status < 300 && result.complete &&
-        (body ? body.complete && body.json !== undefined : isCompleteJson(kind, result.status, result.json));
-      if (complete && policy.store) {
-        try {
-          entry = await cache.put({
-            tenant: ctx.tenant,
-            key,
-            path: ctx.path.split('?')[0]!.replace(/^\/v1(?=\/)/, ''),
-            endpoint: ctx.endpoint,
-            model: ctx.model ?? '(none)',
-            status: result.status,
-            headers: result.headers,
-            bodyJson: body ? body.json : result.json,
-            bodyText: body ? undefined : result.text,
-            sseText: result.sseText,
-            usage: body ? body.usage : (result.json as { usage?: unknown } | undefined)?.usage,
-            costUsd: upstreamCost(deps, ctx, outcome),
-            ttlSeconds: policy.ttlSeconds,
-          });
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'response cache write failed');
-        }
-      }
       if (live) result.complete ? live.end() : live.fail(new Error('upstream stream did not complete'));
       return { entry, served: { outcome: { ...outcome, cacheStatus: 'miss' }, stored: storedFromRecording(result, prepared.injectedUsage) } };
     };
-    if (!policy.lookup) return (await produce()).served; // no-cache: refresh without waiting on others
+    // A `no-cache` refresh runs as a flight too (its lookup finds nothing, so it produces): a
+    // request sent right after its answer, while the new entry is still being written, joins it.
     let piped: Promise<'ended' | 'failed' | 'closed'> | undefined;
     const flight = await flights.run('response_cache', `${ctx.tenant}:${key}`, {
       lookup: async () => {
@@ -250,7 +277,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
    * Idempotency-Key on a POST: replay, refuse (422, or 409 after IDEMPOTENCY_WAIT_MS), wait, or run
    * once and store. Callers waiting here on a failed attempt (429, 5xx) share its answer.
    */
-  async function idempotent(res: Response, prepared: PreparedRequest, key: string, run: () => Promise<Served>): Promise<CallOutcome> {
+  async function idempotent(res: Response, prepared: PreparedRequest, key: string, run: (finish: Finish) => Promise<Served>): Promise<CallOutcome> {
     const { ctx } = prepared;
     const keyHash = idempotencyKeyHash(key);
     const fingerprint = requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? ctx.bodyDigest ?? null);
@@ -262,11 +289,9 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     prepared: PreparedRequest,
     keyHash: string,
     fingerprint: string,
-    run: () => Promise<Served>,
+    run: (finish: Finish) => Promise<Served>,
   ): Promise<CallOutcome> {
     const { ctx } = prepared;
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
     const r = await idempotency.acquire(
       {
         tenant: ctx.tenant,
@@ -279,8 +304,13 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         ttlSeconds: deps.config.IDEMPOTENCY_TTL_SECONDS,
       },
       deps.config.IDEMPOTENCY_WAIT_MS,
-      abort.signal,
+      callerGone(res),
     );
+    if (r.kind === 'abandoned') {
+      // The caller left while it waited: nobody to answer, nothing to run upstream.
+      ctx.clientAborted = true;
+      return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
+    }
     if (r.kind === 'mismatch') throw keyMismatchError();
     if (r.kind === 'in_progress') throw keyInProgressError();
     if (r.kind === 'failed') return sendSharedFailure(res, ctx, r.stored);
@@ -295,29 +325,39 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
         errorType: r.stored.status >= 400 ? `upstream_${r.stored.status}` : null,
       };
     }
+    const lease = r.lease;
+    // Answers sent from memory (a hit, a shared answer) end before settle runs: from the moment the
+    // caller has its answer, a retry is a retry, not a caller waiting on this attempt.
+    res.once('finish', () => idempotency.answered(lease));
+    let settled = false;
+    /** Stores the answer under the key, or frees the key; at most once, before the last byte when it can. */
+    const settle = async ({ stored, outcome }: Served): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
+      const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
+      if (storable) {
+        const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? upstreamCost(deps, ctx, outcome) : (outcome.savedUsd ?? null);
+        // The usage goes with it: a replayed stream may have had its usage chunk hidden from the caller.
+        await idempotency.complete(lease, stored, cost, outcome.usage).catch((err: Error) => {
+          deps.logger.warn({ err: err.message, requestId: ctx.requestId }, 'idempotency store failed');
+        });
+      } else {
+        // An upstream answer (429, 5xx) goes to those waiting on this attempt; an abort or a cut stream does not.
+        const failure = stored && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted' ? stored : undefined;
+        await idempotency.release(lease, failure).catch(() => undefined);
+      }
+    };
     let result: Served;
     try {
-      result = await run();
+      result = await run(settle);
     } catch (err) {
-      await idempotency.release(r.lease).catch(() => undefined);
+      if (!settled) await idempotency.release(lease).catch(() => undefined);
+      settled = true;
       throw err;
     }
-    idempotency.answered(r.lease);
-    const { stored, outcome } = result;
-    // Upstream 5xx, 429 and network failures are not kept, so a retry with the key can succeed.
-    const storable = stored && isStorableStatus(stored.status) && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted';
-    if (storable) {
-      const cost = outcome.cacheStatus === 'miss' || outcome.cacheStatus === 'bypass' ? upstreamCost(deps, ctx, outcome) : (outcome.savedUsd ?? null);
-      // The usage goes with it: a replayed stream may have had its usage chunk hidden from the caller.
-      await idempotency.complete(r.lease, stored, cost, outcome.usage).catch((err: Error) => {
-        deps.logger.warn({ err: err.message, requestId: ctx.requestId }, 'idempotency store failed');
-      });
-    } else {
-      // An upstream answer (429, 5xx) goes to those waiting on this attempt; an abort or a cut stream does not.
-      const failure = stored && !ctx.clientAborted && outcome.errorType !== 'upstream_interrupted' ? stored : undefined;
-      await idempotency.release(r.lease, failure).catch(() => undefined);
-    }
-    return outcome;
+    await settle(result);
+    return result.outcome;
   }
 
   const handler = (async (req: Request, res: Response) => {
@@ -328,12 +368,13 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       const key = req.method === 'POST' ? parseIdempotencyKey(req.headersDistinct['idempotency-key']) : undefined;
       const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
       const policy = req.method === 'POST' && ctx.json ? cachePolicy(ctx.path, req.headers, deps.config) : undefined;
-      const serve = async (): Promise<Served> => {
-        if (policy?.enabled) return cached(req, res, prepared, policy);
+      const serve = async (finish?: Finish): Promise<Served> => {
+        if (policy?.enabled) return cached(req, res, prepared, policy, finish);
         res.setHeader('x-tollgate-cache', 'BYPASS');
         if (!key) return { outcome: await forward(deps, req, res, prepared) };
         const { tap, result } = recorder();
-        const o = await forward(deps, req, res, prepared, tap);
+        const keyed: ResponseTap = { ...tap, beforeEnd: (end) => finish?.(servedOfRecording(result, end, 'bypass', prepared.injectedUsage)) ?? Promise.resolve() };
+        const o = await forward(deps, req, res, prepared, keyed);
         return { outcome: o, stored: storedFromRecording(result, prepared.injectedUsage) };
       };
       if (key) {

@@ -202,27 +202,33 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       res.socket?.setNoDelay(true);
       const splitter = injectedUsage ? new SseEventSplitter() : undefined;
       const decoder = new StringDecoder('utf8');
+      // With bookkeeping to finish first, `data: [DONE]` (where an SDK stops reading) is held back
+      // until it is done; every chunk before it goes out as it comes.
+      const held = tap?.beforeEnd ? new HeldTail(/data: ?\[DONE\]/) : undefined;
+      const send = async (out: Buffer | string) => {
+        const now = held ? held.push(out) : out;
+        if (now.length) await write(res, ctx, now);
+      };
       for await (const chunk of upstream.body) {
         const text = decoder.write(chunk as Buffer);
         observer.feed(text);
         tap?.onChunk?.(text);
         if (splitter) {
           const visible = splitter.push(text).map(hideInjectedUsage).filter((e): e is string => e !== null).join('');
-          if (visible) await write(res, ctx, visible);
+          if (visible) await send(visible);
         } else {
-          await write(res, ctx, chunk as Buffer);
+          await send(chunk as Buffer);
         }
       }
       if (splitter) {
         const rest = splitter.rest();
-        if (rest) await write(res, ctx, rest);
+        if (rest) await send(rest);
       }
       ctx.upstreamEndedAt = performance.now();
       responseModel = observer.model;
       usage = observer.usage ?? (status < 400 ? estimateUsage(promptTextOf(ctx.json), observer.text) : undefined);
       if (observer.errored) errorType ??= 'stream_error';
-      tap?.onEnd?.({ complete: observer.finished && !observer.errored && status < 300, usage });
-      res.end();
+      await endWith(deps, res, ctx, tap, { complete: observer.finished && !observer.errored && status < 300, usage, responseModel }, held?.rest());
     } else {
       res.flushHeaders();
       const captured: Buffer[] = [];
@@ -230,6 +236,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       const capture = contentType.includes('json');
       // Past MAX_CAPTURE_BYTES only the last TAIL_BYTES are kept: enough to read `usage` from.
       let tail = Buffer.alloc(0);
+      let lastChunk: Buffer | undefined;
       for await (const chunk of upstream.body) {
         if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
           captured.push(chunk as Buffer);
@@ -238,10 +245,15 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
         } else if (capture) {
           tail = Buffer.concat([tail, chunk as Buffer]).subarray(-TAIL_BYTES);
         }
-        await write(res, ctx, chunk as Buffer);
+        // With bookkeeping to finish first, the last chunk waits for it: with Content-Length, a
+        // client has its answer at the last body byte, before the response formally ends.
+        if (lastChunk) await write(res, ctx, lastChunk);
+        lastChunk = tap?.beforeEnd ? (chunk as Buffer) : undefined;
+        if (!lastChunk) await write(res, ctx, chunk as Buffer);
       }
       ctx.upstreamEndedAt = performance.now();
-      res.end();
+      // Without bookkeeping to finish first, the caller has its last byte before any parsing.
+      if (!tap?.beforeEnd) res.end();
       let parsed: unknown;
       let bodyText: string | undefined;
       if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
@@ -259,7 +271,9 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       } else if (status < 400 && tail.length) {
         usage = usageFromJsonTail(ctx.endpoint, tail.toString('utf8'));
       }
-      tap?.onEnd?.({ complete: status < 300, usage, json: parsed, text: parsed === undefined ? undefined : bodyText });
+      const end = { complete: status < 300, usage, json: parsed, text: parsed === undefined ? undefined : bodyText, responseModel };
+      if (tap?.beforeEnd) await endWith(deps, res, ctx, tap, end, lastChunk);
+      else tap?.onEnd?.(end);
     }
   } catch (err) {
     ctx.upstreamEndedAt ??= performance.now();
@@ -285,14 +299,71 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
   return { status, usage, cacheStatus: 'bypass', upstreamRequestId, errorType, responseModel };
 }
 
+/** How an upstream answer ended, as a tap sees it. */
+export interface TapEnd {
+  complete: boolean;
+  usage: Usage | undefined;
+  /** A JSON answer, parsed, and its text exactly as upstream sent it (replays are byte for byte). */
+  json?: unknown;
+  text?: string;
+  /** The answer's model (a dated snapshot), for pricing. */
+  responseModel?: string;
+}
+
 /** Lets a caching layer watch the response as it is forwarded. */
 export interface ResponseTap {
   onHead?(status: number, headers: Record<string, string | string[] | undefined>): void;
   onChunk?(text: string): void;
-  /** `text`: a JSON answer exactly as upstream sent it, so replays can be byte for byte. */
-  onEnd?(end: { complete: boolean; usage: Usage | undefined; json?: unknown; text?: string }): void;
+  onEnd?(end: TapEnd): void;
+  /**
+   * Awaited after onEnd and before the caller's last byte: what a retry sent the moment the caller
+   * has its answer must find (a cache entry, a stored Idempotency-Key answer) is in place by then.
+   */
+  beforeEnd?(end: TapEnd): Promise<void>;
   /** Asked when the caller disconnects: true keeps the upstream call going for others. */
   keepUpstream?(): boolean;
+}
+
+/** Ends a response whose upstream answer is complete: the tap sees it, finishes its bookkeeping, then the caller's last byte. */
+async function endWith(deps: AppDeps, res: Response, ctx: CallContext, tap: ResponseTap | undefined, end: TapEnd, last?: Buffer | string): Promise<void> {
+  tap?.onEnd?.(end);
+  try {
+    await tap?.beforeEnd?.(end);
+  } catch (err) {
+    // Bookkeeping failed (database down): the caller still gets its answer.
+    deps.logger.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'could not finish before the end of the response');
+  }
+  if (last?.length && !res.destroyed && !res.writableEnded) {
+    ctx.firstByteAt ??= performance.now();
+    res.end(last);
+  } else res.end();
+}
+
+/**
+ * Passes a stream through until `marker` (ASCII) appears; from there on, holds what comes for the
+ * end. Works on bytes (a latin1 view finds the marker), so a UTF-8 character split across chunks
+ * is never decoded in halves.
+ */
+class HeldTail {
+  private readonly held: Buffer[] = [];
+  constructor(private readonly marker: RegExp) {}
+
+  /** What may be sent now. */
+  push(out: Buffer | string): Buffer {
+    const bytes = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
+    if (this.held.length) {
+      this.held.push(bytes);
+      return Buffer.alloc(0);
+    }
+    const at = bytes.toString('latin1').search(this.marker);
+    if (at < 0) return bytes;
+    this.held.push(bytes.subarray(at));
+    return bytes.subarray(0, at);
+  }
+
+  rest(): Buffer {
+    return Buffer.concat(this.held);
+  }
 }
 
 async function write(res: Response, ctx: CallContext, chunk: Buffer | string): Promise<void> {

@@ -1,0 +1,14 @@
+import type { Response } from 'express';
+
+/**
+ * A signal that aborts when the caller disconnects before its answer is complete, including a
+ * caller already gone when this is called (its 'close' has fired before anyone listened).
+ */
+export function callerGone(res: Response): AbortSignal {
+  const gone = new AbortController();
+  if (res.req.socket.destroyed && !res.writableFinished) gone.abort();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
