@@ -132,7 +132,8 @@ describe('docker-compose.yml', () => {
     // The database (a superuser with a demo password) and the fake upstream stay on loopback; so
     // does the proxy unless PROXY_BIND says otherwise (with OPENAI_API_KEY set, whoever reaches it
     // spends that key).
-    for (const name of ['postgres', 'mock', 'proxy']) for (const port of svc(name).ports ?? []) expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+    // Grafana too: anonymous Viewers can send SQL through its datasource.
+    for (const name of ['postgres', 'mock', 'proxy', 'grafana']) for (const port of svc(name).ports ?? []) expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
     for (const key of ['POSTGRES_PASSWORD', 'TOLLGATE_GRAFANA_DB_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'OPENAI_API_KEY']) {
       expect([key, vars.has(key)]).toEqual([key, true]);
     }
