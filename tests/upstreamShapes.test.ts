@@ -39,12 +39,50 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: s
     for (let i = 0; i < 17; i++) res.write(`${i ? ',' : ''}{"object":"embedding","index":${i},"embedding":${vector}}`);
     res.end('],"model":"text-embedding-3-large","usage":{"prompt_tokens":19480,"total_tokens":19480}}');
   },
+  // Sends a first part, then waits until the test has seen it arrive at the client: a proxy that
+  // held the first part back would never let the test open the gate (the test times out).
+  'gated-stream': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (content: string, finish: string | null) =>
+      `data: {"id":"g1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${finish ? `"${finish}"` : 'null'}}]}\n\n`;
+    res.write(chunk('a stream ends with data: [DONE]', null));
+    void gate.then(() => {
+      res.write(chunk('.', 'stop'));
+      res.write('data: {"id":"g1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":9,"total_tokens":13}}\n\n');
+      res.end('data: [DONE]\n\n');
+    });
+  },
+  'gated-json': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"id":"g2","object":"chat.completion","created":1,"model":"gpt-4o-mini",');
+    void gate.then(() =>
+      res.end('"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}}'),
+    );
+  },
   slow: (_req, res) => {
     setTimeout(() => {
       if (!res.destroyed) res.end('{}');
     }, 2000);
   },
 };
+
+let openGate: () => void = () => undefined;
+let gate = new Promise<void>((r) => (openGate = r));
+const resetGate = () => (gate = new Promise<void>((r) => (openGate = r)));
+
+/** Reads a response body until `seen` is in it, then opens the upstream's gate and reads the rest. */
+async function readThroughGate(body: AsyncIterable<unknown>, seen: string): Promise<string> {
+  let text = '';
+  let opened = false;
+  for await (const chunk of body) {
+    text += (chunk as Buffer).toString('utf8');
+    if (!opened && text.includes(seen)) {
+      opened = true;
+      openGate();
+    }
+  }
+  return text;
+}
 
 async function startShapesUpstream(): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
@@ -92,6 +130,57 @@ describe('upstream answers beyond the fake upstream', () => {
     expect(text).toContain('"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"obfuscation":"xyz"}');
     const row = await rowOf(res.headers['x-tollgate-request-id'] as string);
     expect(row).toMatchObject({ tokens_prompt: 7, tokens_completion: 2, usage_source: 'reported' });
+  });
+
+  it('with the cache or a key, a stream still flows: text that reads "data: [DONE]" is not held back', async () => {
+    for (const headers of [{ 'x-tollgate-cache': 'on' }, { 'idempotency-key': `gate-${randomUUID()}` }]) {
+      resetGate();
+      const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=gated-stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer sk-gate-${randomUUID()}`, ...headers },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'gate' }] }),
+      });
+      const text = await readThroughGate(res.body, 'a stream ends with data: [DONE]');
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect(text).not.toContain('"usage"');
+    }
+  });
+
+  it('with a key, a JSON answer flows as it comes; only its last byte waits for the stored answer', async () => {
+    resetGate();
+    const key = `gate-json-${randomUUID()}`;
+    const apiKey = `sk-gate-json-${randomUUID()}`;
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=gated-json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, 'idempotency-key': key },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'gate' }] }),
+    });
+    const text = await readThroughGate(res.body, '"model":"gpt-4o-mini"');
+    expect(JSON.parse(text)).toMatchObject({ id: 'g2', usage: { total_tokens: 5 } });
+    // Stored before that last byte: the row is already completed when the caller has its answer.
+    const { rows } = await stack.pool.query(`SELECT state FROM request_log WHERE tenant = $1`, [tenantOf(apiKey)]);
+    expect(rows).toEqual([{ state: 'completed' }]);
+  });
+
+  // PGlite is one session: a transaction holding a lock there holds every other query too.
+  const withLocks = process.env.TEST_DATABASE_EMBEDDED ? it.skip : it;
+
+  withLocks('a stalled database delays a cached answer\'s last byte by a bounded time, never holds it', async () => {
+    const locker = await stack.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE response_cache IN EXCLUSIVE MODE');
+      const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=no-usage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer sk-stalled-${randomUUID()}`, 'x-tollgate-cache': 'on' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stalled' }] }),
+      });
+      // The lock is still held here: the answer arrived without its cache write.
+      expect(await res.body.json()).toMatchObject({ id: 'c2' });
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
   });
 
   it('a success without readable usage is priced unknown (NULL), never 0', async () => {

@@ -221,6 +221,7 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     const entry = flight.value.entry;
     if (piped) {
       const how = await piped;
+      if (how === 'closed') ctx.clientAborted = true;
       return {
         outcome: { status: 200, usage: entry ? usageOfEntry(entry) : undefined, cacheStatus: 'coalesced', savedUsd: entry ? entry.costUsd : 0, errorType: how === 'ended' ? null : `coalesced_${how}` },
         stored: entry && how === 'ended' ? storedForEntry(ctx, entry) : undefined,

@@ -15,6 +15,7 @@ import type { CallOutcome } from './callRecord.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { CallContext } from './requestContext.js';
 import { TAIL_BYTES, usageFromJsonTail } from '../usage/tail.js';
+import { DoneEventHold } from './doneEventHold.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
 
 /** Endpoints whose requests must name a model, as upstream would insist anyway. */
@@ -202,9 +203,10 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       res.socket?.setNoDelay(true);
       const splitter = injectedUsage ? new SseEventSplitter() : undefined;
       const decoder = new StringDecoder('utf8');
-      // With bookkeeping to finish first, `data: [DONE]` (where an SDK stops reading) is held back
-      // until it is done; every chunk before it goes out as it comes.
-      const held = tap?.beforeEnd ? new HeldTail(/data: ?\[DONE\]/) : undefined;
+      // With bookkeeping to finish first, a chat stream's `data: [DONE]` event (where an SDK stops
+      // reading) is held back until it is done; everything before it goes out as it comes.
+      // Responses streams have no such event: their end is the response's end.
+      const held = tap?.beforeEnd && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') ? new DoneEventHold() : undefined;
       const send = async (out: Buffer | string) => {
         const now = held ? held.push(out) : out;
         if (now.length) await write(res, ctx, now);
@@ -236,7 +238,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       const capture = contentType.includes('json');
       // Past MAX_CAPTURE_BYTES only the last TAIL_BYTES are kept: enough to read `usage` from.
       let tail = Buffer.alloc(0);
-      let lastChunk: Buffer | undefined;
+      let lastByte: Buffer | undefined;
       for await (const chunk of upstream.body) {
         if (capture && capturedBytes <= MAX_CAPTURE_BYTES) {
           captured.push(chunk as Buffer);
@@ -245,11 +247,15 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
         } else if (capture) {
           tail = Buffer.concat([tail, chunk as Buffer]).subarray(-TAIL_BYTES);
         }
-        // With bookkeeping to finish first, the last chunk waits for it: with Content-Length, a
-        // client has its answer at the last body byte, before the response formally ends.
-        if (lastChunk) await write(res, ctx, lastChunk);
-        lastChunk = tap?.beforeEnd ? (chunk as Buffer) : undefined;
-        if (!lastChunk) await write(res, ctx, chunk as Buffer);
+        // With bookkeeping to finish first, the body's last byte waits for it: with Content-Length,
+        // a client has its answer at that byte, before the response formally ends.
+        if (tap?.beforeEnd) {
+          const bytes = lastByte ? Buffer.concat([lastByte, chunk as Buffer]) : (chunk as Buffer);
+          if (bytes.length > 1) await write(res, ctx, bytes.subarray(0, -1));
+          lastByte = bytes.subarray(-1);
+        } else {
+          await write(res, ctx, chunk as Buffer);
+        }
       }
       ctx.upstreamEndedAt = performance.now();
       // Without bookkeeping to finish first, the caller has its last byte before any parsing.
@@ -272,7 +278,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
         usage = usageFromJsonTail(ctx.endpoint, tail.toString('utf8'));
       }
       const end = { complete: status < 300, usage, json: parsed, text: parsed === undefined ? undefined : bodyText, responseModel };
-      if (tap?.beforeEnd) await endWith(deps, res, ctx, tap, end, lastChunk);
+      if (tap?.beforeEnd) await endWith(deps, res, ctx, tap, end, lastByte);
       else tap?.onEnd?.(end);
     }
   } catch (err) {
@@ -327,11 +333,19 @@ export interface ResponseTap {
 /** Ends a response whose upstream answer is complete: the tap sees it, finishes its bookkeeping, then the caller's last byte. */
 async function endWith(deps: AppDeps, res: Response, ctx: CallContext, tap: ResponseTap | undefined, end: TapEnd, last?: Buffer | string): Promise<void> {
   tap?.onEnd?.(end);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await tap?.beforeEnd?.(end);
+    // A slow or stalled database delays the caller's last byte by FINISH_WAIT_MS at most; the
+    // write goes on without it.
+    await Promise.race([
+      tap?.beforeEnd?.(end),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_WAIT_MS))),
+    ]);
   } catch (err) {
     // Bookkeeping failed (database down): the caller still gets its answer.
     deps.logger.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'could not finish before the end of the response');
+  } finally {
+    clearTimeout(timer);
   }
   if (last?.length && !res.destroyed && !res.writableEnded) {
     ctx.firstByteAt ??= performance.now();
@@ -339,32 +353,8 @@ async function endWith(deps: AppDeps, res: Response, ctx: CallContext, tap: Resp
   } else res.end();
 }
 
-/**
- * Passes a stream through until `marker` (ASCII) appears; from there on, holds what comes for the
- * end. Works on bytes (a latin1 view finds the marker), so a UTF-8 character split across chunks
- * is never decoded in halves.
- */
-class HeldTail {
-  private readonly held: Buffer[] = [];
-  constructor(private readonly marker: RegExp) {}
-
-  /** What may be sent now. */
-  push(out: Buffer | string): Buffer {
-    const bytes = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
-    if (this.held.length) {
-      this.held.push(bytes);
-      return Buffer.alloc(0);
-    }
-    const at = bytes.toString('latin1').search(this.marker);
-    if (at < 0) return bytes;
-    this.held.push(bytes.subarray(at));
-    return bytes.subarray(0, at);
-  }
-
-  rest(): Buffer {
-    return Buffer.concat(this.held);
-  }
-}
+/** Longest the last byte of a cached or keyed answer waits for its bookkeeping. */
+const FINISH_WAIT_MS = 2000;
 
 async function write(res: Response, ctx: CallContext, chunk: Buffer | string): Promise<void> {
   // The caller left but the upstream read goes on (see ResponseTap.keepUpstream): drop its copy.
