@@ -52,6 +52,13 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: s
       res.end('data: [DONE]\n\n');
     });
   },
+  // [DONE], then the connection breaks (no proper end of the chunked body).
+  'done-then-reset': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {"id":"r1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n');
+    res.write('data: [DONE]\n\n');
+    setTimeout(() => res.socket?.destroy(), 100);
+  },
   'gated-json': (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"id":"g2","object":"chat.completion","created":1,"model":"gpt-4o-mini",');
@@ -144,6 +151,17 @@ describe('upstream answers beyond the fake upstream', () => {
       expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(text).not.toContain('"usage"');
     }
+  });
+
+  it('with the cache on, a [DONE] that upstream sent before its connection broke still reaches the caller', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=done-then-reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer sk-reset-${randomUUID()}`, 'x-tollgate-cache': 'on' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'reset' }] }),
+    });
+    const text = await res.body.text();
+    expect(text).toContain('data: [DONE]\n\n');
+    expect(text.indexOf('data: [DONE]')).toBeLessThan(text.indexOf('upstream_interrupted'));
   });
 
   it('with a key, a JSON answer flows as it comes; only its last byte waits for the stored answer', async () => {

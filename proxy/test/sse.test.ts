@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { SseEventSplitter } from '../src/proxy/sseObserver.js';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startMockUpstream, type MockUpstream } from '../src/mock/server.js';
@@ -199,5 +200,15 @@ describe('StreamBroadcaster', () => {
     expect(seen).toEqual(['x']);
     expect(other).toEqual(['x', 'y', '<err:cut>']);
     expect(b.state).toBe('failed');
+  });
+});
+
+describe('SseEventSplitter', () => {
+  it('splits on a blank line in any SSE line ending, waiting when a CR may be half a CRLF', () => {
+    const split = new SseEventSplitter();
+    expect(split.push('data: a\r\rdata: b\n\ndata: c\r\n\r\ndata: d\n\r\n')).toEqual(['data: a\r\r', 'data: b\n\n', 'data: c\r\n\r\n', 'data: d\n\r\n']);
+    expect(split.push('data: e\r\n\r')).toEqual([]);
+    expect(split.push('\ndata: f')).toEqual(['data: e\r\n\r\n']);
+    expect(split.rest()).toBe('data: f');
   });
 });

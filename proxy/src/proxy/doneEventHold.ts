@@ -1,69 +1,105 @@
-/** The end-of-stream event of chat and legacy completion streams, with or without the space. */
-const DONE_EVENTS = ['data: [DONE]', 'data:[DONE]'];
+/** The end-of-stream line of chat and legacy completion streams, with or without the space. */
+const DONE_LINES = ['data: [DONE]', 'data:[DONE]'];
+const LONGEST = Math.max(...DONE_LINES.map((l) => l.length));
 
 /**
- * Passes an SSE stream through as it comes, but holds its `data: [DONE]` event (and anything
- * after it) for the end. Only an event that starts at an event boundary counts, so `data: [DONE]`
- * inside a model's text does not; the start of a possible [DONE] event at the end of a read waits
- * for the next read to tell. Works on bytes (a latin1 view, one char per byte), so a UTF-8
- * character split across reads is never decoded in halves.
+ * Passes an SSE stream through as it comes, but holds its `data: [DONE]` line (and everything
+ * after it) for the end, so a client that stops reading at [DONE] cannot have it before the
+ * proxy's bookkeeping is done. The stream is read line by line as the SSE spec frames it (CRLF, LF
+ * or CR endings, in any mix, split anywhere across reads): only a line that is exactly
+ * `data: [DONE]` and the first data line of its event counts, not `data: [DONE]` inside a model's
+ * text, and not a line after other data lines of the same event. A line that may still become one
+ * waits for the next read. Works on bytes (a latin1 view, one char per byte), so a UTF-8 character
+ * split across reads is never decoded in halves.
  */
 export class DoneEventHold {
-  /** The bytes sent so far end an event (the next byte starts one). */
-  private atBoundary = true;
-  /** The last two chars sent, to see a blank line that spans two reads. */
-  private lastSent = '';
-  private pending = '';
+  /** Up to LONGEST chars of the current line, for telling what it is. */
+  private head = '';
+  private headLength = 0;
+  /** The current line could still be the [DONE] line: its chars so far are held in `lineHeld`. */
+  private candidate = false;
+  private lineHeld = '';
+  private atLineStart = true;
+  private lastWasCR = false;
+  private eventHasData = false;
   private holding = false;
-  private readonly held: Buffer[] = [];
+  private held = '';
 
   /** What may be sent now. */
   push(out: Buffer | string): Buffer {
-    const bytes = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
-    if (this.holding) {
-      this.held.push(bytes);
-      return Buffer.alloc(0);
-    }
-    const text = this.pending + bytes.toString('latin1');
-    this.pending = '';
-    for (const start of this.eventStarts(text)) {
-      const rest = text.slice(start);
-      if (DONE_EVENTS.some((m) => rest.startsWith(m))) {
-        this.holding = true;
-        this.held.push(Buffer.from(rest, 'latin1'));
-        return this.sent(text.slice(0, start));
+    const text = (typeof out === 'string' ? Buffer.from(out, 'utf8') : out).toString('latin1');
+    let send = '';
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      if (this.holding) {
+        this.held += text.slice(i);
+        break;
       }
-      if (DONE_EVENTS.some((m) => m.startsWith(rest))) {
-        this.pending = rest;
-        return this.sent(text.slice(0, start));
+      if (c === '\n' && this.lastWasCR) {
+        // The second half of a CRLF: the line already ended at the CR.
+        this.lastWasCR = false;
+        send += c;
+        continue;
       }
+      if (c === '\n' || c === '\r') {
+        this.lastWasCR = c === '\r';
+        if (this.endLine()) {
+          this.held = this.lineHeld + c;
+          this.lineHeld = '';
+          continue;
+        }
+        send += this.lineHeld + c;
+        this.lineHeld = '';
+        continue;
+      }
+      this.lastWasCR = false;
+      if (this.atLineStart) {
+        this.atLineStart = false;
+        this.candidate = !this.eventHasData;
+      }
+      if (this.headLength < LONGEST + 1) {
+        this.head += c;
+        this.headLength++;
+      }
+      if (this.candidate && DONE_LINES.some((l) => l.startsWith(this.head))) {
+        this.lineHeld += c;
+        continue;
+      }
+      if (this.candidate) {
+        this.candidate = false;
+        send += this.lineHeld;
+        this.lineHeld = '';
+      }
+      send += c;
     }
-    return this.sent(text);
+    return Buffer.from(send, 'latin1');
   }
 
-  /** Everything held back, for the end (a possible start that never completed included). */
+  /** Everything held back, for the end (a line that never completed included). */
   rest(): Buffer {
-    return Buffer.concat([Buffer.from(this.pending, 'latin1'), ...this.held]);
+    return Buffer.from(this.lineHeld + this.held, 'latin1');
   }
 
-  private sent(text: string): Buffer {
-    if (text.length) {
-      const joined = this.lastSent + text;
-      this.atBoundary = /(?:\r?\n\r?\n|\r\r)$/.test(joined);
-      this.lastSent = joined.slice(-3);
-    }
-    return Buffer.from(text, 'latin1');
+  /** A complete `data: [DONE]` line is held: the upstream said the stream is over. */
+  get holdsDone(): boolean {
+    return this.holding;
   }
 
-  /** Offsets in `text` where an event starts: its beginning after a boundary, and after every blank line. */
-  private *eventStarts(text: string): Generator<number> {
-    if (this.atBoundary) yield 0;
-    const boundary = /\r?\n\r?\n|\r\r/g;
-    const joined = this.lastSent + text;
-    const offset = this.lastSent.length;
-    for (let m = boundary.exec(joined); m; m = boundary.exec(joined)) {
-      const start = m.index + m[0].length - offset;
-      if (start > 0 && start <= text.length) yield start;
+  /** Ends the current line; true when it is the [DONE] line (from here on, everything is held). */
+  private endLine(): boolean {
+    const line = this.head;
+    const blank = this.atLineStart;
+    this.head = '';
+    this.headLength = 0;
+    this.atLineStart = true;
+    if (blank) {
+      this.eventHasData = false;
+      return false;
     }
+    const isDone = this.candidate && DONE_LINES.includes(line);
+    this.candidate = false;
+    if (line.startsWith('data:') || line === 'data') this.eventHasData = true;
+    if (isDone) this.holding = true;
+    return isDone;
   }
 }

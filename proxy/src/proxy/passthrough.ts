@@ -194,6 +194,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
   // Outside the try: a cut stream's text so far is what its completion tokens are estimated from.
   const observer = new SseObserver();
   let responseModel: string | undefined;
+  let held: DoneEventHold | undefined;
   try {
     if (isSse) {
       res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -206,7 +207,7 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       // With bookkeeping to finish first, a chat stream's `data: [DONE]` event (where an SDK stops
       // reading) is held back until it is done; everything before it goes out as it comes.
       // Responses streams have no such event: their end is the response's end.
-      const held = tap?.beforeEnd && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') ? new DoneEventHold() : undefined;
+      held = tap?.beforeEnd && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') ? new DoneEventHold() : undefined;
       const send = async (out: Buffer | string) => {
         const now = held ? held.push(out) : out;
         if (now.length) await write(res, ctx, now);
@@ -290,6 +291,8 @@ export async function forward(deps: AppDeps, req: Request, res: Response, prepar
       deps.logger.warn({ requestId: ctx.requestId, err: (err as Error).message }, 'upstream response interrupted');
       if (isSse && !res.writableEnded) {
         // The SDK turns an `error` event into an APIError instead of hanging on a cut stream.
+        // A [DONE] upstream did send before the break is the caller's, as without the hold.
+        if (held?.holdsDone) res.write(held.rest());
         res.end(`data: ${JSON.stringify({ error: { message: 'The upstream connection was interrupted.', type: 'server_error', param: null, code: 'upstream_interrupted' } })}\n\n`);
       } else {
         res.destroy();

@@ -73,9 +73,12 @@ export class SseEventSplitter {
     this.buffer += chunk;
     const events: string[] = [];
     for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
+      // A blank line in any of SSE's line endings (CRLF, LF, CR, mixed).
+      const m = /(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)/.exec(this.buffer);
       if (!m) break;
       const end = m.index + m[0].length;
+      // A CR ending the buffer may be the first half of a CRLF still to come.
+      if (end === this.buffer.length && this.buffer.endsWith('\r')) break;
       events.push(this.buffer.slice(0, end));
       this.buffer = this.buffer.slice(end);
     }
