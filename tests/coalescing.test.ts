@@ -107,6 +107,23 @@ describe('coalescing: identical concurrent persona requests make one upstream ca
       expect(results.filter((r) => r.json.fromCache === false)).toHaveLength(1);
     });
 
+    // Needs LISTEN/NOTIFY across connections, which the one-session PGlite cannot do.
+    const acrossReplicas = process.env.TEST_DATABASE_EMBEDDED ? it.skip : it;
+
+    acrossReplicas('callers on one Idempotency-Key in both processes share a rate-limited attempt: one upstream call', async () => {
+      const before = stack.mock.total(CHAT);
+      const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `limited ${randomUUID()}` }] };
+      const headers = { authorization: `Bearer sk-${randomUUID()}`, 'idempotency-key': randomUUID(), 'x-mock-error': '429', 'x-mock-latency-ms': '300' };
+      const first = post(base, '/v1/chat/completions', body, headers);
+      await new Promise((r) => setTimeout(r, 50));
+      const results = await Promise.all([
+        first,
+        ...Array.from({ length: 19 }, (_, i) => post(i % 2 === 0 ? replica.baseUrl : base, '/v1/chat/completions', body, headers)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(429));
+      expect(stack.mock.total(CHAT) - before).toBe(1);
+    });
+
     it('an Idempotency-Key in flight in one process is waited for by the other', async () => {
       const payload = personaPayload(`key-two-${randomUUID()}`);
       const headers = { authorization: `Bearer sk-${randomUUID()}`, 'idempotency-key': randomUUID() };

@@ -75,4 +75,39 @@ describe('Wakeups', () => {
     replicaB.close();
     await wakeupsB.close();
   });
+
+  acrossReplicas('Idempotency-Key waiters in another replica take a failed attempt\'s answer instead of retrying it', async () => {
+    const wakeupsA = new Wakeups(pool);
+    const wakeupsB = new Wakeups(pool);
+    await listening(wakeupsA);
+    await listening(wakeupsB);
+    const replicaA = new IdempotencyStore(pool, { wakeups: wakeupsA });
+    const replicaB = new IdempotencyStore(pool, { wakeups: wakeupsB });
+    const keyHash = idempotencyKeyHash(randomUUID());
+    const req = {
+      tenant: `t_${randomUUID()}`,
+      requestHash: keyHash,
+      keyHash,
+      fingerprint: requestFingerprint('POST', '/v1/chat/completions', { n: 1 }),
+      method: 'POST',
+      path: '/v1/chat/completions',
+      endpoint: 'chat.completions',
+      ttlSeconds: 60,
+    };
+    const owner = await replicaA.begin(req);
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    const waiters = Array.from({ length: 5 }, () => replicaB.acquire(req, 30_000));
+    await new Promise((r) => setTimeout(r, 300));
+    const limited = { status: 429, headers: { 'retry-after': '2' }, contentType: 'application/json', bodyJson: { error: { code: 'rate_limit_exceeded' } }, bodyText: '{"error":{"code":"rate_limit_exceeded"}}' };
+    await replicaA.release(owner.lease, limited);
+    for (const w of await Promise.all(waiters)) expect(w).toMatchObject({ kind: 'failed', stored: { status: 429, headers: { 'retry-after': '2' } } });
+    // A request after the failure runs again, on either replica.
+    const retry = await replicaB.acquire(req, 30_000);
+    expect(retry.kind).toBe('owner');
+    if (retry.kind === 'owner') await replicaB.release(retry.lease);
+    replicaA.close();
+    replicaB.close();
+    await wakeupsA.close();
+    await wakeupsB.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
@@ -5,6 +6,8 @@ import type { Pool } from './pool.js';
 
 const CHANNEL = 'tollgate_wake';
 const RECONNECT_MS = 1000;
+/** Postgres refuses a NOTIFY payload of 8000 bytes or more. */
+const MAX_PAYLOAD = 7900;
 
 /**
  * Wake-ups across replicas over Postgres LISTEN/NOTIFY: a caller waiting on another replica's
@@ -18,6 +21,8 @@ export class Wakeups {
   private listener: pg.Client | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Tells this process's own notifications apart when Postgres echoes them back. */
+  private readonly id = randomUUID();
 
   constructor(
     private readonly pool: Pool,
@@ -44,7 +49,13 @@ export class Wakeups {
       this.retry.unref();
     };
     client.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload) this.local.emit(n.payload);
+      if (n.channel !== CHANNEL || !n.payload) return;
+      // `<sender id> <topic>` then, after a newline, the optional data.
+      const newline = n.payload.indexOf('\n');
+      const head = newline < 0 ? n.payload : n.payload.slice(0, newline);
+      const space = head.indexOf(' ');
+      if (space < 0 || head.slice(0, space) === this.id) return;
+      this.local.emit(head.slice(space + 1), newline < 0 ? undefined : n.payload.slice(newline + 1));
     });
     client.on('error', lost);
     client.on('end', () => lost());
@@ -54,25 +65,34 @@ export class Wakeups {
       .catch(lost);
   }
 
-  /** Resolves after `ms`, or as soon as `topic` is notified, here or by another replica. */
-  wait(topic: string, ms: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves after `ms`, or as soon as `topic` is notified, here or by another replica: with the
+   * notification's data, when it carried some.
+   */
+  wait(topic: string, ms: number, signal?: AbortSignal): Promise<string | undefined> {
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (data?: unknown) => {
         clearTimeout(timer);
         this.local.off(topic, done);
-        signal?.removeEventListener('abort', done);
-        resolve();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(typeof data === 'string' ? data : undefined);
       };
+      const onAbort = () => done();
       const timer = setTimeout(done, ms);
       this.local.on(topic, done);
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  /** Wakes the waiters of `topic`: in this process at once, in the other replicas through Postgres. */
-  async notify(topic: string): Promise<void> {
-    this.local.emit(topic);
-    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, topic]).catch(() => undefined);
+  /**
+   * Wakes the waiters of `topic`: in this process at once, in the other replicas through Postgres.
+   * `data` (a failed attempt's answer, say) reaches the other replicas only if it fits a NOTIFY.
+   */
+  async notify(topic: string, data?: string): Promise<void> {
+    this.local.emit(topic, data);
+    let payload = `${this.id} ${topic}`;
+    if (data !== undefined && Buffer.byteLength(payload) + 1 + Buffer.byteLength(data) <= MAX_PAYLOAD) payload += `\n${data}`;
+    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => undefined);
   }
 
   async close(): Promise<void> {
