@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { testPool } from '../../tests/support/db.js';
+import { idemRequest } from '../../tests/support/idemRequest.js';
 import { cleanupExpired } from '../src/cache/cleanup.js';
 import { entryAsStored, ResponseCache } from '../src/cache/store.js';
 import { sendStored, type StoredResponse } from '../src/sse/stored.js';
 import { CoalesceTimeoutError, SingleFlight } from '../src/coalesce/singleFlight.js';
 import type { Pool } from '../src/db/pool.js';
 import { ProxyError } from '../src/errors.js';
-import { dedupRequestHash, idempotencyKeyHash, parseIdempotencyKey, requestFingerprint } from '../src/idempotency/keys.js';
-import { IdempotencyStore, type IdempotentRequest } from '../src/idempotency/store.js';
+import { dedupRequestHash, parseIdempotencyKey, requestFingerprint } from '../src/idempotency/keys.js';
+import { IdempotencyStore } from '../src/idempotency/store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,20 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => pool.end());
 
-function idemRequest(over: Partial<IdempotentRequest> = {}): IdempotentRequest {
-  const keyHash = idempotencyKeyHash(randomUUID());
-  return {
-    tenant: `t_${randomUUID()}`,
-    requestHash: keyHash,
-    keyHash,
-    fingerprint: requestFingerprint('POST', '/v1/chat/completions', { n: 1 }),
-    method: 'POST',
-    path: '/v1/chat/completions',
-    endpoint: 'chat.completions',
-    ttlSeconds: 60,
-    ...over,
-  };
-}
 const ok = { status: 200, headers: { 'x-request-id': 'req_1' }, contentType: 'application/json', bodyJson: { answer: 42 } };
 
 describe('IdempotencyStore', () => {

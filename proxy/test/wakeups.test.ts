@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { testPool } from '../../tests/support/db.js';
+import { idemRequest } from '../../tests/support/idemRequest.js';
 import type { Pool } from '../src/db/pool.js';
 import { Wakeups } from '../src/db/wakeups.js';
 import { IdempotencyStore } from '../src/idempotency/store.js';
-import { idempotencyKeyHash, requestFingerprint } from '../src/idempotency/keys.js';
 
 let pool: Pool;
 beforeAll(async () => {
@@ -53,17 +53,7 @@ describe('Wakeups', () => {
     const wakeupsB = new Wakeups(pool);
     await listening(wakeupsB);
     const replicaB = new IdempotencyStore(pool, { wakeups: wakeupsB });
-    const keyHash = idempotencyKeyHash(randomUUID());
-    const req = {
-      tenant: `t_${randomUUID()}`,
-      requestHash: keyHash,
-      keyHash,
-      fingerprint: requestFingerprint('POST', '/v1/embeddings', { input: 'x' }),
-      method: 'POST',
-      path: '/v1/embeddings',
-      endpoint: 'embeddings',
-      ttlSeconds: 60,
-    };
+    const req = idemRequest();
     const owner = await replicaA.begin(req);
     if (owner.kind !== 'owner') throw new Error('expected owner');
     const waiting = replicaB.acquire(req, 60_000);
@@ -83,17 +73,7 @@ describe('Wakeups', () => {
     await listening(wakeupsB);
     const replicaA = new IdempotencyStore(pool, { wakeups: wakeupsA });
     const replicaB = new IdempotencyStore(pool, { wakeups: wakeupsB });
-    const keyHash = idempotencyKeyHash(randomUUID());
-    const req = {
-      tenant: `t_${randomUUID()}`,
-      requestHash: keyHash,
-      keyHash,
-      fingerprint: requestFingerprint('POST', '/v1/chat/completions', { n: 1 }),
-      method: 'POST',
-      path: '/v1/chat/completions',
-      endpoint: 'chat.completions',
-      ttlSeconds: 60,
-    };
+    const req = idemRequest();
     const owner = await replicaA.begin(req);
     if (owner.kind !== 'owner') throw new Error('expected owner');
     const waiters = Array.from({ length: 5 }, () => replicaB.acquire(req, 30_000));
