@@ -124,6 +124,21 @@ describe('coalescing: identical concurrent persona requests make one upstream ca
       expect(stack.mock.total(CHAT) - before).toBe(1);
     });
 
+    acrossReplicas('cache-enabled duplicates in both processes share a rate-limited attempt: one upstream call', async () => {
+      const before = stack.mock.total(CHAT);
+      const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `cache limited ${randomUUID()}` }] };
+      const headers = { authorization: `Bearer sk-${randomUUID()}`, 'x-tollgate-cache': 'on', 'x-mock-error': '429', 'x-mock-latency-ms': '300' };
+      const first = post(base, '/v1/chat/completions', body, headers);
+      await new Promise((r) => setTimeout(r, 50));
+      const results = await Promise.all([
+        first,
+        ...Array.from({ length: 19 }, (_, i) => post(i % 2 === 0 ? replica.baseUrl : base, '/v1/chat/completions', body, headers)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(429));
+      expect(new Set(results.map((r) => r.text)).size).toBe(1);
+      expect(stack.mock.total(CHAT) - before).toBe(1);
+    });
+
     it('an Idempotency-Key in flight in one process is waited for by the other', async () => {
       const payload = personaPayload(`key-two-${randomUUID()}`);
       const headers = { authorization: `Bearer sk-${randomUUID()}`, 'idempotency-key': randomUUID() };

@@ -84,12 +84,21 @@ export class Wakeups {
     });
   }
 
+  /** Calls `fn` with every notification of `topic` (and its data) until the returned function is called. */
+  subscribe(topic: string, fn: (data: string | undefined) => void): () => void {
+    const listener = (data?: unknown) => fn(typeof data === 'string' ? data : undefined);
+    this.local.on(topic, listener);
+    return () => this.local.off(topic, listener);
+  }
+
   /**
    * Wakes the waiters of `topic`: in this process at once, in the other replicas through Postgres.
-   * `data` (a failed attempt's answer, say) reaches the other replicas only if it fits a NOTIFY.
+   * `data` (a failed attempt's answer, say) is for the other replicas, and reaches them only if it
+   * fits a NOTIFY; this process's waiters share such answers in memory, and one that starts after
+   * the answer was given must not be handed it.
    */
   async notify(topic: string, data?: string): Promise<void> {
-    this.local.emit(topic, data);
+    this.local.emit(topic);
     let payload = `${this.id} ${topic}`;
     if (data !== undefined && Buffer.byteLength(payload) + 1 + Buffer.byteLength(data) <= MAX_PAYLOAD) payload += `\n${data}`;
     await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => undefined);
