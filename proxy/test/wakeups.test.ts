@@ -48,6 +48,25 @@ describe('Wakeups', () => {
     await there.close();
   });
 
+  acrossReplicas('carries signed data to another replica; forged or unsigned data only wakes', async () => {
+    const here = new Wakeups(pool);
+    const there = new Wakeups(pool);
+    await listening(there);
+    const topic = `t-${randomUUID()}`;
+    const signed = there.wait(topic, 60_000);
+    await here.notify(topic, '{"status":429}');
+    expect(await signed).toBe('{"status":429}');
+    // Any database user can NOTIFY on the channel: a payload without the right HMAC is not data.
+    for (const forged of [`intruder ${topic}\n${'0'.repeat(64)}\n{"status":200}`, `intruder ${topic}\n{"status":200}`]) {
+      const woken = there.wait(topic, 60_000);
+      await pool.query('SELECT pg_notify($1, $2)', ['tollgate_wake', forged]);
+      expect(await settlesWithin(woken, 5000)).toBe(true);
+      expect(await woken).toBeUndefined();
+    }
+    await here.close();
+    await there.close();
+  });
+
   acrossReplicas('an Idempotency-Key waiter in another replica replays as soon as the owner completes', async () => {
     const replicaA = new IdempotencyStore(pool, { wakeups: new Wakeups(pool) });
     const wakeupsB = new Wakeups(pool);

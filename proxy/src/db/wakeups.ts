@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
@@ -55,7 +55,8 @@ export class Wakeups {
       const head = newline < 0 ? n.payload : n.payload.slice(0, newline);
       const space = head.indexOf(' ');
       if (space < 0 || head.slice(0, space) === this.id) return;
-      this.local.emit(head.slice(space + 1), newline < 0 ? undefined : n.payload.slice(newline + 1));
+      const topic = head.slice(space + 1);
+      void this.verified(topic, newline < 0 ? undefined : n.payload.slice(newline + 1)).then((data) => this.local.emit(topic, data));
     });
     client.on('error', lost);
     client.on('end', () => lost());
@@ -100,8 +101,43 @@ export class Wakeups {
   async notify(topic: string, data?: string): Promise<void> {
     this.local.emit(topic);
     let payload = `${this.id} ${topic}`;
-    if (data !== undefined && Buffer.byteLength(payload) + 1 + Buffer.byteLength(data) <= MAX_PAYLOAD) payload += `\n${data}`;
+    if (data !== undefined) {
+      const mac = await this.mac(topic, data).catch(() => undefined);
+      const signed = `${payload}\n${mac}\n${data}`;
+      if (mac && Buffer.byteLength(signed) <= MAX_PAYLOAD) payload = signed;
+    }
     await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => undefined);
+  }
+
+  /**
+   * A notification's data, if its HMAC is right. Any database user may NOTIFY on the channel
+   * (Grafana's read-only role too): unsigned or forged data only wakes, it never answers anyone.
+   */
+  private async verified(topic: string, signed: string | undefined): Promise<string | undefined> {
+    if (signed === undefined) return undefined;
+    const newline = signed.indexOf('\n');
+    if (newline < 0) return undefined;
+    const data = signed.slice(newline + 1);
+    const expected = await this.mac(topic, data).catch(() => undefined);
+    const given = Buffer.from(signed.slice(0, newline));
+    return expected && given.length === expected.length && timingSafeEqual(given, Buffer.from(expected)) ? data : undefined;
+  }
+
+  private secret: Promise<string> | undefined;
+
+  /** HMAC-SHA256 of topic and data under the database's notify secret (migration 009). */
+  private async mac(topic: string, data: string): Promise<string> {
+    this.secret ??= this.pool
+      .query<{ value: string }>(`SELECT value FROM tollgate_secret WHERE name = 'notify_hmac'`)
+      .then((r) => {
+        if (!r.rows[0]) throw new Error('no notify secret: migrations not applied');
+        return r.rows[0].value;
+      })
+      .catch((err: unknown) => {
+        this.secret = undefined; // try again next time
+        throw err;
+      });
+    return createHmac('sha256', await this.secret).update(`${topic}\n${data}`).digest('hex');
   }
 
   async close(): Promise<void> {

@@ -285,7 +285,7 @@ export class IdempotencyStore {
     if (current && current.seq > since) return;
     try {
       const { fingerprint, stored } = JSON.parse(data) as { fingerprint: string; stored: StoredResponse };
-      if (typeof fingerprint === 'string' && stored && typeof stored.status === 'number') this.shareFailure(topic, fingerprint, stored);
+      if (typeof fingerprint === 'string' && stored && typeof stored.status === 'number' && stored.status >= 400) this.shareFailure(topic, fingerprint, stored);
     } catch {
       // Not ours to read: a plain wake-up.
     }
