@@ -40,7 +40,7 @@ describe('Wakeups', () => {
     const here = new Wakeups(pool);
     const there = new Wakeups(pool);
     await listening(there);
-    const topic = `t-${randomUUID()}`;
+    const topic = `flight test ${randomUUID()}`;
     const waiting = there.wait(topic, 60_000);
     await here.notify(topic);
     expect(await settlesWithin(waiting, 5000)).toBe(true);
@@ -48,22 +48,15 @@ describe('Wakeups', () => {
     await there.close();
   });
 
-  acrossReplicas('carries signed data to another replica; forged or unsigned data only wakes', async () => {
-    const here = new Wakeups(pool);
+  acrossReplicas('ignores payloads that are not its topics: any database user can NOTIFY (an `error` payload must not throw)', async () => {
     const there = new Wakeups(pool);
     await listening(there);
-    const topic = `t-${randomUUID()}`;
-    const signed = there.wait(topic, 60_000);
-    await here.notify(topic, '{"status":429}');
-    expect(await signed).toBe('{"status":429}');
-    // Any database user can NOTIFY on the channel: a payload without the right HMAC is not data.
-    for (const forged of [`intruder ${topic}\n${'0'.repeat(64)}\n{"status":200}`, `intruder ${topic}\n{"status":200}`]) {
-      const woken = there.wait(topic, 60_000);
-      await pool.query('SELECT pg_notify($1, $2)', ['tollgate_wake', forged]);
-      expect(await settlesWithin(woken, 5000)).toBe(true);
-      expect(await woken).toBeUndefined();
-    }
-    await here.close();
+    const topic = `idem t-${randomUUID()} key:x`;
+    const woken = there.wait(topic, 60_000);
+    for (const payload of ['error', 'newListener', 'removeListener', 'x error']) await pool.query('SELECT pg_notify($1, $2)', ['tollgate_wake', payload]);
+    await pool.query('SELECT pg_notify($1, $2)', ['tollgate_wake', topic]);
+    // Still listening after the junk: the real topic arrives.
+    expect(await settlesWithin(woken, 5000)).toBe(true);
     await there.close();
   });
 
@@ -82,31 +75,6 @@ describe('Wakeups', () => {
     expect(await waiting).toMatchObject({ kind: 'replay', waited: true, stored: { bodyText: '{"ok":true}' } });
     replicaA.close();
     replicaB.close();
-    await wakeupsB.close();
-  });
-
-  acrossReplicas('Idempotency-Key waiters in another replica take a failed attempt\'s answer instead of retrying it', async () => {
-    const wakeupsA = new Wakeups(pool);
-    const wakeupsB = new Wakeups(pool);
-    await listening(wakeupsA);
-    await listening(wakeupsB);
-    const replicaA = new IdempotencyStore(pool, { wakeups: wakeupsA });
-    const replicaB = new IdempotencyStore(pool, { wakeups: wakeupsB });
-    const req = idemRequest();
-    const owner = await replicaA.begin(req);
-    if (owner.kind !== 'owner') throw new Error('expected owner');
-    const waiters = Array.from({ length: 5 }, () => replicaB.acquire(req, 30_000));
-    await new Promise((r) => setTimeout(r, 300));
-    const limited = { status: 429, headers: { 'retry-after': '2' }, contentType: 'application/json', bodyJson: { error: { code: 'rate_limit_exceeded' } }, bodyText: '{"error":{"code":"rate_limit_exceeded"}}' };
-    await replicaA.release(owner.lease, limited);
-    for (const w of await Promise.all(waiters)) expect(w).toMatchObject({ kind: 'failed', stored: { status: 429, headers: { 'retry-after': '2' } } });
-    // A request after the failure runs again, on either replica.
-    const retry = await replicaB.acquire(req, 30_000);
-    expect(retry.kind).toBe('owner');
-    if (retry.kind === 'owner') await replicaB.release(retry.lease);
-    replicaA.close();
-    replicaB.close();
-    await wakeupsA.close();
     await wakeupsB.close();
   });
 });

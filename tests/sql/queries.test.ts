@@ -404,9 +404,6 @@ describe('the Grafana role (migrations 003 and 007)', () => {
       await c.query('SAVEPOINT s');
       await expect(c.query('SELECT count(*) FROM public.inflight_request')).rejects.toThrow(/permission denied/);
       await c.query('ROLLBACK TO SAVEPOINT s');
-      // The secret replicas sign their NOTIFY payloads with (migration 009).
-      await expect(c.query('SELECT value FROM public.tollgate_secret')).rejects.toThrow(/permission denied/);
-      await c.query('ROLLBACK TO SAVEPOINT s');
       await expect(
         c.query(`DELETE FROM public.persona_cache WHERE input_hash = 'none'`),
       ).rejects.toThrow(/permission denied/);

@@ -14,13 +14,6 @@ export interface FlightFns<T> {
   lookup(): Promise<T | undefined>;
   /** Same-process waiters only: called once the owner publishes its live object. */
   onLive?(live: unknown): void;
-  /**
-   * The owner's failed attempt (upstream refused it: a 429, a 5xx) as text for the waiters in other
-   * processes, so they take that answer instead of each repeating the call; undefined: nothing to share.
-   */
-  shareFailure?(attempt: { value: T } | { error: unknown }): string | undefined;
-  /** A shared failure back into what a waiter returns (or throws). */
-  fromSharedFailure?(data: string): T;
 }
 
 export type FlightResult<T> =
@@ -121,61 +114,42 @@ export class SingleFlight {
 
   private async lead<T>(scope: string, key: string, fns: FlightFns<T>, handle: Flight, settled: () => void): Promise<FlightResult<T>> {
     const started = Date.now();
-    const topic = SingleFlight.topic(scope, key);
-    // Listening from the start: an owner in another process that fails while we wait (even while
-    // we are between two looks at its row) hands us its answer.
-    let sharedFailure: string | undefined;
-    const unsubscribe = this.wakeups.subscribe(topic, (data) => {
-      if (data !== undefined) sharedFailure = data;
-    });
     let delay = 20;
-    try {
-      for (;;) {
-        const token = await this.claim(scope, key);
-        if (token) {
-          const stop = this.heartbeat(scope, key, token);
-          let share: string | undefined;
-          try {
-            // Someone may have finished between our caller's lookup and the claim.
-            const found = await fns.lookup();
-            if (found !== undefined) return { role: 'coalesced', value: found, live: false };
-            const value = await fns.produce(handle);
-            share = fns.shareFailure?.({ value });
-            return { role: 'owner', value };
-          } catch (error) {
-            share = fns.shareFailure?.({ error });
-            throw error;
-          } finally {
-            // The answer is out: a request from now on is a new one, not a waiter on this flight.
-            settled();
-            stop();
-            await this.pool
-              .query('DELETE FROM inflight_request WHERE scope = $1 AND key = $2 AND owner = $3', [scope, key, token])
-              .catch(() => undefined);
-            void this.wakeups.notify(topic, share);
-          }
+    for (;;) {
+      const token = await this.claim(scope, key);
+      if (token) {
+        const stop = this.heartbeat(scope, key, token);
+        try {
+          // Someone may have finished between our caller's lookup and the claim.
+          const found = await fns.lookup();
+          if (found !== undefined) return { role: 'coalesced', value: found, live: false };
+          return { role: 'owner', value: await fns.produce(handle) };
+        } finally {
+          // The answer is out: a request from now on is a new one, not a waiter on this flight.
+          settled();
+          stop();
+          await this.pool
+            .query('DELETE FROM inflight_request WHERE scope = $1 AND key = $2 AND owner = $3', [scope, key, token])
+            .catch(() => undefined);
+          void this.wakeups.notify(SingleFlight.topic(scope, key));
         }
-        // Another process owns it: wait for its row to go, then look for its result.
-        for (;;) {
-          if (sharedFailure !== undefined) break;
-          const { rows } = await this.pool.query<{ expired: boolean }>(
-            'SELECT lease_until <= now() AS expired FROM inflight_request WHERE scope = $1 AND key = $2',
-            [scope, key],
-          );
-          const row = rows[0];
-          if (!row || row.expired) break;
-          const waited = Date.now() - started;
-          if (waited >= this.waitMs) throw new CoalesceTimeoutError(scope, waited);
-          await this.wakeups.wait(topic, Math.min(delay, this.waitMs - waited));
-          delay = Math.min(delay * 1.5, 250);
-        }
-        if (sharedFailure !== undefined && fns.fromSharedFailure) return { role: 'coalesced', value: fns.fromSharedFailure(sharedFailure), live: false };
-        const found = await fns.lookup();
-        if (found !== undefined) return { role: 'coalesced', value: found, live: false };
-        // The owner stored nothing (failed or crashed): claim it ourselves on the next turn.
       }
-    } finally {
-      unsubscribe();
+      // Another process owns it: wait for its row to go, then look for its result.
+      for (;;) {
+        const { rows } = await this.pool.query<{ expired: boolean }>(
+          'SELECT lease_until <= now() AS expired FROM inflight_request WHERE scope = $1 AND key = $2',
+          [scope, key],
+        );
+        const row = rows[0];
+        if (!row || row.expired) break;
+        const waited = Date.now() - started;
+        if (waited >= this.waitMs) throw new CoalesceTimeoutError(scope, waited);
+        await this.wakeups.wait(SingleFlight.topic(scope, key), Math.min(delay, this.waitMs - waited));
+        delay = Math.min(delay * 1.5, 250);
+      }
+      const found = await fns.lookup();
+      if (found !== undefined) return { role: 'coalesced', value: found, live: false };
+      // The owner stored nothing (failed or crashed): claim it ourselves on the next turn.
     }
   }
 

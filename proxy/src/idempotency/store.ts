@@ -187,10 +187,8 @@ export class IdempotencyStore {
       const remaining = deadline - Date.now();
       if (signal?.aborted) return { kind: 'abandoned', waited: true };
       if (remaining <= 0) return { kind: 'in_progress', waited: true };
-      const topic = IdempotencyStore.topic(req.tenant, req.requestHash);
-      const data = await this.wakeups.wait(topic, Math.min(delay, remaining), signal);
+      await this.wakeups.wait(IdempotencyStore.topic(req.tenant, req.requestHash), Math.min(delay, remaining), signal);
       delay = Math.min(delay * 1.5, 250);
-      this.adoptRemoteFailure(topic, data, since);
       const failed = this.failureSince(req, since);
       if (failed) return { kind: 'failed', stored: failed, waited: true };
       const next = await this.claimUnlessFailed(req, since);
@@ -260,35 +258,15 @@ export class IdempotencyStore {
     await this.pool
       .query(`DELETE FROM request_log WHERE id = $1 AND state = 'in_progress'`, [lease.id])
       .finally(() => this.answeredAttempts.delete(topic));
-    if (failure) this.shareFailure(topic, lease.request.fingerprint, failure);
-    // The other replicas' waiters get the failure with their wake-up (when it fits a NOTIFY).
-    void this.wakeups.notify(topic, failure ? JSON.stringify({ fingerprint: lease.request.fingerprint, stored: failure }) : undefined);
-  }
-
-  /** Makes a failed attempt's answer the answer of the callers of this process waiting on it now. */
-  private shareFailure(topic: string, fingerprint: string, stored: StoredResponse): void {
-    const shared: SharedFailure = { seq: ++this.failureSeq, fingerprint, stored };
-    this.sharedFailures.set(topic, shared);
-    // No caller waits longer than its wait: by then nobody can take it.
-    setTimeout(() => {
-      if (this.sharedFailures.get(topic) === shared) this.sharedFailures.delete(topic);
-    }, this.longestWaitMs + 1000).unref();
-  }
-
-  /**
-   * A failure another replica shared with its wake-up: adopted here (once), so every caller of this
-   * process waiting on that attempt, not only the one woken first, takes it.
-   */
-  private adoptRemoteFailure(topic: string, data: string | undefined, since: number): void {
-    if (data === undefined) return;
-    const current = this.sharedFailures.get(topic);
-    if (current && current.seq > since) return;
-    try {
-      const { fingerprint, stored } = JSON.parse(data) as { fingerprint: string; stored: StoredResponse };
-      if (typeof fingerprint === 'string' && stored && typeof stored.status === 'number' && stored.status >= 400) this.shareFailure(topic, fingerprint, stored);
-    } catch {
-      // Not ours to read: a plain wake-up.
+    if (failure) {
+      const shared: SharedFailure = { seq: ++this.failureSeq, fingerprint: lease.request.fingerprint, stored: failure };
+      this.sharedFailures.set(topic, shared);
+      // No caller waits longer than its wait: by then nobody can take it.
+      setTimeout(() => {
+        if (this.sharedFailures.get(topic) === shared) this.sharedFailures.delete(topic);
+      }, this.longestWaitMs + 1000).unref();
     }
+    void this.wakeups.notify(topic);
   }
 
   /**

@@ -24,7 +24,7 @@ import type { Usage } from '../usage/types.js';
 import { generatePersonas } from './generate.js';
 import { personaInputHash, requestSchema, type Persona, type PersonaRequest } from './schema.js';
 import { PersonaCache } from './store.js';
-import { apiCallContext, openaiFor, proxyErrorOf, sharedUpstreamError, upstreamAnswered, upstreamError } from './upstream.js';
+import { apiCallContext, openaiFor, upstreamAnswered, upstreamError } from './upstream.js';
 
 export const PERSONAS_PATH = '/api/personas/generate';
 const ENDPOINT = 'personas.generate';
@@ -98,11 +98,6 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
         const cost = g.usage ? (costUsd(deps.prices, g.model, g.usage) ?? costUsd(deps.prices, model, g.usage)) : null;
         await cache.put(ctx.tenant, hash, g.model, g.personas, cost, cfg.PERSONA_CACHE_TTL_SECONDS);
         return { personas: g.personas, model: g.model, costUsd: cost, usage: g.usage, upstreamRequestId: g.upstreamRequestId };
-      },
-      // Upstream refused the generation (a 429, a 5xx, unreachable): waiters in other replicas get that error.
-      shareFailure: (attempt) => ('error' in attempt ? sharedUpstreamError(attempt.error) : undefined),
-      fromSharedFailure: (data) => {
-        throw proxyErrorOf(data);
       },
     });
     const v = flight.value;

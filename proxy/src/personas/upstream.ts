@@ -59,24 +59,6 @@ export function upstreamError(err: unknown): ProxyError {
   return Object.assign(hidden, { cause: err });
 }
 
-/**
- * An upstream failure (a 429, a 5xx, unreachable, timed out) as text for the waiters of other
- * replicas; undefined for what is not upstream's (our own 500, a caller that left).
- */
-export function sharedUpstreamError(err: unknown): string | undefined {
-  const e = upstreamError(err);
-  if (e.status !== 429 && !(e.status >= 502 && e.status <= 504)) return undefined;
-  return JSON.stringify({ status: e.status, message: e.message, type: e.type, code: e.code, param: e.param, shouldRetry: e.shouldRetry, headers: e.headers });
-}
-
-/** A shared upstream failure (sharedUpstreamError) as the error to answer with. */
-export function proxyErrorOf(data: string): ProxyError {
-  const d = JSON.parse(data) as { status: number; message: string; type: OpenAIErrorType; code: string | null; param: string | null; shouldRetry?: boolean; headers?: Record<string, string> };
-  const e = new ProxyError(d.status, d.message, d.type, d.code, d.param, d.shouldRetry);
-  e.headers = d.headers ?? {};
-  return e;
-}
-
 /** Whether upstream itself answered with this error (an HTTP status), so it is the request's final answer. */
 export function upstreamAnswered(err: unknown): boolean {
   return err instanceof OpenAI.APIError && typeof err.status === 'number';

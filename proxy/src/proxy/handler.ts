@@ -216,14 +216,6 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       onLive: (live) => {
         if (ctx.stream && live instanceof StreamBroadcaster) piped = pipeLive(res, live, wantsUsage(ctx.json));
       },
-      // Upstream refused the owner (a 429, a 5xx): the waiters in other replicas take that answer.
-      shareFailure: (attempt) => {
-        const stored = 'value' in attempt ? attempt.value.served.stored : undefined;
-        return stored && stored.status >= 400 ? JSON.stringify(stored) : undefined;
-      },
-      fromSharedFailure: (data) => ({
-        served: { outcome: { status: 0, usage: undefined, cacheStatus: 'coalesced' as const }, stored: JSON.parse(data) as StoredResponse },
-      }),
     });
     if (flight.role === 'owner') return flight.value.served;
     const entry = flight.value.entry;
