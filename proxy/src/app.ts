@@ -3,7 +3,7 @@ import { apiRouter } from './api/routes.js';
 import type { AppDeps } from './deps.js';
 import { ProxyError, sendError } from './errors.js';
 import { endpointOf } from './endpoint.js';
-import { recordCall } from './proxy/callRecord.js';
+import { clientAbortedOutcome, recordCall } from './proxy/callRecord.js';
 import { proxyHandler } from './proxy/handler.js';
 import { newCallContext } from './proxy/requestContext.js';
 
@@ -53,9 +53,8 @@ export function createApp(deps: AppDeps): Express {
     if (e?.type === 'request.aborted') {
       // The caller hung up mid-upload: nobody is left to answer; the row says so.
       const ctx = refusedCallContext(req);
-      ctx.clientAborted = true;
       res.destroy();
-      recordCall(deps, ctx, { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' });
+      recordCall(deps, ctx, clientAbortedOutcome(ctx));
       return;
     }
     let answer: ProxyError;

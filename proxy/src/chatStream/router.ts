@@ -14,7 +14,7 @@ import {
 import type { IdempotencyLease, IdempotencyStore } from '../idempotency/store.js';
 import { apiCallContext, openaiFor, upstreamAnswered, upstreamError } from '../personas/upstream.js';
 import { costUsd } from '../pricing/cost.js';
-import { recordCall } from '../proxy/callRecord.js';
+import { clientAbortedOutcome, recordCall } from '../proxy/callRecord.js';
 import { callerGone } from '../proxy/callerGone.js';
 import { sendSharedFailure } from '../proxy/sharedFailure.js';
 import { analyseStream } from '../sse/assemble.js';
@@ -69,7 +69,12 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
       const model = parsed.data.model ?? cfg.CHAT_STREAM_MODEL;
       ctx.model = model;
       const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
-      const gone = callerGone(res);
+      // Cancels the upstream call when the caller leaves, or when upstream goes quiet (armIdle).
+      const abort = new AbortController();
+      const gone = callerGone(res, () => {
+        ctx.clientAborted = true;
+        abort.abort();
+      });
       if (key !== undefined) {
         const keyHash = idempotencyKeyHash(key);
         const r = await services.idempotency.acquire(
@@ -86,10 +91,7 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
           cfg.IDEMPOTENCY_WAIT_MS,
           gone,
         );
-        if (r.kind === 'abandoned') {
-          ctx.clientAborted = true;
-          return recordCall(deps, ctx, { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' });
-        }
+        if (r.kind === 'abandoned') return recordCall(deps, ctx, clientAbortedOutcome(ctx));
         if (r.kind === 'mismatch') throw keyMismatchError();
         if (r.kind === 'in_progress') throw keyInProgressError();
         if (r.kind === 'failed') return recordCall(deps, ctx, sendSharedFailure(res, ctx, r.stored));
@@ -109,13 +111,6 @@ export function chatStreamRouter(deps: AppDeps, services: { idempotency: Idempot
       }
 
       const client = openaiFor(deps, ctx.credential);
-      const abort = new AbortController();
-      const onGone = () => {
-        ctx.clientAborted = true;
-        abort.abort();
-      };
-      if (gone.aborted) onGone();
-      else gone.addEventListener('abort', onGone);
       ctx.upstreamSentAt = performance.now();
       let upstream: globalThis.Response;
       try {

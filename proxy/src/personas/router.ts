@@ -15,7 +15,7 @@ import {
 import type { IdempotencyStore, IdempotentRequest, Replay } from '../idempotency/store.js';
 import type { CacheStatus } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
-import { recordCall } from '../proxy/callRecord.js';
+import { clientAbortedOutcome, recordCall } from '../proxy/callRecord.js';
 import { callerGone } from '../proxy/callerGone.js';
 import { sendSharedFailure } from '../proxy/sharedFailure.js';
 import type { CallContext } from '../proxy/requestContext.js';
@@ -165,9 +165,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
     const ctx = apiCallContext(req, ENDPOINT, randomUUID());
     ctx.model = cfg.PERSONA_MODEL;
     res.setHeader('x-tollgate-request-id', ctx.requestId);
-    const gone = callerGone(res);
-    gone.addEventListener('abort', () => (ctx.clientAborted = true));
-    if (gone.aborted) ctx.clientAborted = true;
+    const gone = callerGone(res, () => (ctx.clientAborted = true));
     try {
       const input = parseInput(schema, req.body);
       const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
@@ -178,7 +176,7 @@ export function personasRouter(deps: AppDeps, services: PersonaServices): expres
         const keyHash = idempotencyKeyHash(key);
         const idem: IdempotentRequest = { ...base, requestHash: keyHash, keyHash, ttlSeconds: cfg.IDEMPOTENCY_TTL_SECONDS };
         const r = await services.idempotency.acquire(idem, cfg.IDEMPOTENCY_WAIT_MS, gone);
-        if (r.kind === 'abandoned') return log(ctx, 499, { cacheStatus: 'bypass', errorType: 'client_aborted' });
+        if (r.kind === 'abandoned') return recordCall(deps, ctx, clientAbortedOutcome(ctx));
         if (r.kind === 'replay') return sendReplay(res, ctx, r, r.waited ? 'coalesced' : 'idempotent_replay', true);
         if (r.kind === 'mismatch') throw keyMismatchError();
         if (r.kind === 'in_progress') throw keyInProgressError();

@@ -17,6 +17,12 @@ export interface CallOutcome {
   responseModel?: string;
 }
 
+/** The outcome of a call whose caller left before its answer (499, logged client_aborted). */
+export function clientAbortedOutcome(ctx: CallContext): CallOutcome {
+  ctx.clientAborted = true;
+  return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
+}
+
 /** Prices the call and hands one row to the batched call-log writer; never throws. */
 export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): void {
   try {

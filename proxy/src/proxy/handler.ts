@@ -27,7 +27,7 @@ import {
 } from '../sse/index.js';
 import { fromCompletionUsage, fromResponseUsage, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
-import { recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
+import { clientAbortedOutcome, recordCall, upstreamCost, type CallOutcome } from './callRecord.js';
 import { forward, prepareRequest, type PreparedRequest, type ResponseTap, type TapEnd } from './passthrough.js';
 import { ClientAbortedError } from './body.js';
 import { callerGone } from './callerGone.js';
@@ -282,17 +282,6 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
     const { ctx } = prepared;
     const keyHash = idempotencyKeyHash(key);
     const fingerprint = requestFingerprint(ctx.method, ctx.path.split('?')[0]!, exactBody(ctx) ?? ctx.bodyDigest ?? null);
-    return claimAndRun(res, prepared, keyHash, fingerprint, run);
-  }
-
-  async function claimAndRun(
-    res: Response,
-    prepared: PreparedRequest,
-    keyHash: string,
-    fingerprint: string,
-    run: (finish: Finish) => Promise<Served>,
-  ): Promise<CallOutcome> {
-    const { ctx } = prepared;
     const r = await idempotency.acquire(
       {
         tenant: ctx.tenant,
@@ -307,11 +296,8 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       deps.config.IDEMPOTENCY_WAIT_MS,
       callerGone(res),
     );
-    if (r.kind === 'abandoned') {
-      // The caller left while it waited: nobody to answer, nothing to run upstream.
-      ctx.clientAborted = true;
-      return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
-    }
+    // The caller left while it waited: nobody to answer, nothing to run upstream.
+    if (r.kind === 'abandoned') return clientAbortedOutcome(ctx);
     if (r.kind === 'mismatch') throw keyMismatchError();
     if (r.kind === 'in_progress') throw keyInProgressError();
     if (r.kind === 'failed') return sendSharedFailure(res, ctx, r.stored);
@@ -385,9 +371,8 @@ export function proxyHandler(deps: AppDeps): RequestHandler & { close(): Promise
       }
     } catch (err) {
       if (err instanceof ClientAbortedError) {
-        ctx.clientAborted = true;
         res.destroy();
-        recordCall(deps, ctx, { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' });
+        recordCall(deps, ctx, clientAbortedOutcome(ctx));
         return;
       }
       const e =

@@ -11,7 +11,7 @@ import type { Usage } from '../usage/types.js';
 import { rawBodyDigest } from '../idempotency/keys.js';
 import { isJsonRequest, readBody } from './body.js';
 import { memberValueSpan } from './jsonText.js';
-import type { CallOutcome } from './callRecord.js';
+import { clientAbortedOutcome, type CallOutcome } from './callRecord.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { CallContext } from './requestContext.js';
 import { TAIL_BYTES, usageFromJsonTail } from '../usage/tail.js';
@@ -379,10 +379,7 @@ async function write(res: Response, ctx: CallContext, chunk: Buffer | string): P
 
 function upstreamFailure(deps: AppDeps, res: Response, ctx: CallContext, err: unknown): CallOutcome {
   const kind = classifyUpstreamError(err);
-  if (kind === 'aborted' || ctx.clientAborted) {
-    ctx.clientAborted = true;
-    return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
-  }
+  if (kind === 'aborted' || ctx.clientAborted) return clientAbortedOutcome(ctx);
   const message = (err as Error)?.message ?? String(err);
   deps.logger.warn({ requestId: ctx.requestId, kind, err: message }, 'upstream request failed');
   // The cause (addresses, socket errors) goes to the log, not to the caller.
