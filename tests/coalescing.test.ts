@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { idempotencyKeyHash } from '../proxy/src/idempotency/keys.js';
 import { buildReplica, removeReplicaBuild, spawnReplica, type Replica } from './support/replicaProcess.js';
+import { startLocalUpstream } from './support/localUpstream.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CHAT = '/v1/chat/completions';
@@ -223,16 +222,14 @@ describe('Idempotency-Key: bounded wait and failures', () => {
 
   it('callers waiting on one key share a rate-limited attempt (retry-after included) instead of each retrying', async () => {
     let calls = 0;
-    const limited = createServer((_req, res) => {
+    const limited = await startLocalUpstream((_req, res) => {
       calls++;
       setTimeout(() => {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
         res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
       }, 150);
     });
-    await new Promise<void>((r) => limited.listen(0, '127.0.0.1', r));
-    const upstreamUrl = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/v1`;
-    const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: upstreamUrl });
+    const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: limited.url });
     try {
       const base = stack.proxyUrl.replace(/\/v1$/, '');
       const headers = { 'idempotency-key': randomUUID() };
@@ -246,8 +243,7 @@ describe('Idempotency-Key: bounded wait and failures', () => {
       expect(calls).toBe(2);
     } finally {
       await stack.close();
-      limited.closeAllConnections();
-      await new Promise((r) => limited.close(r));
+      await limited.close();
     }
   });
 

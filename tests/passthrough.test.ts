@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { request as httpRequest } from 'undici';
-import { loggedRows, startStack, type Stack } from './support/stack.js';
+import { loggedRows, loggedRowsWhenThere, startStack, type Stack } from './support/stack.js';
 
 const KEY = 'sk-passthrough-test';
 
@@ -164,11 +164,7 @@ describe('passthrough: streaming timing and aborts', () => {
       // The SDK may end the iteration or throw on abort; either way the client is gone.
     }
     expect(n).toBe(2);
-    let rows: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 50 && rows.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      rows = await loggedRows(stack, 'request_id = $1', [requestId]);
-    }
+    const rows = await loggedRowsWhenThere(stack, 'request_id = $1', [requestId]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ client_aborted: true, usage_source: 'estimated', stream: true });
     expect(rows[0]!['tokens_prompt']).toBeGreaterThan(0);

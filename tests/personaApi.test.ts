@@ -1,9 +1,8 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { upstreamError } from '../proxy/src/personas/upstream.js';
-import { loggedRows, startStack, type Stack } from './support/stack.js';
+import { startLocalUpstream, type LocalUpstream } from './support/localUpstream.js';
+import { loggedRows, loggedRowsWhenThere, startStack, type Stack } from './support/stack.js';
 
 describe('persona and chat-stream endpoints: validation and call-log rows', () => {
   let stack: Stack;
@@ -130,10 +129,10 @@ describe('persona and chat-stream endpoints: validation and call-log rows', () =
  * silence ('silent') or a dropped connection ('cut'). A persona generation (not streamed) gets,
  * by `leadData.mode`, a 200 without choices ('no-choices') or a 200 whose JSON is cut ('bad-json').
  */
-async function stallingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+function stallingUpstream(): Promise<LocalUpstream> {
   const chunk = (content: string) =>
     `data: ${JSON.stringify({ id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content }, logprobs: null, finish_reason: null }], usage: null })}\n\n`;
-  const server = createServer((req, res) => {
+  return startLocalUpstream((req, res) => {
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
@@ -149,24 +148,13 @@ async function stallingUpstream(): Promise<{ url: string; close(): Promise<void>
       if (body.messages.at(-1)!.content === 'cut') setTimeout(() => res.socket?.destroy(), 30);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
 }
 
 /** The row of one request, waiting for it: a request the client left is logged after it left. */
 async function rowOf(stack: Stack, requestId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const [row] = await loggedRows(stack, 'request_id = $1', [requestId]);
-    if (row) return row;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`no row for ${requestId}`);
+  const [row] = await loggedRowsWhenThere(stack, 'request_id = $1', [requestId]);
+  if (!row) throw new Error(`no row for ${requestId}`);
+  return row;
 }
 
 const lastEvent = (text: string) => text.split('\n\n').filter(Boolean).at(-1)!;

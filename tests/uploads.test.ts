@@ -3,16 +3,16 @@ import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createServer, get as httpGet, type Server } from 'node:http';
+import { get as httpGet } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { request as httpRequest } from 'undici';
+import { startLocalUpstream, type LocalUpstream } from './support/localUpstream.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /** An upstream that reports exactly what reached it: the proxy must not parse or re-encode uploads. */
-async function startEchoUpstream(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
+function startEchoUpstream(): Promise<LocalUpstream> {
+  return startLocalUpstream((req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (c: Buffer) => {
@@ -38,12 +38,10 @@ async function startEchoUpstream(): Promise<{ url: string; server: Server }> {
       );
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
 }
 
 describe('request bodies reach upstream unchanged', () => {
-  let echo: { url: string; server: Server };
+  let echo: LocalUpstream;
   let stack: Stack;
   beforeAll(async () => {
     echo = await startEchoUpstream();
@@ -51,7 +49,7 @@ describe('request bodies reach upstream unchanged', () => {
   });
   afterAll(async () => {
     await stack.close();
-    await new Promise((r) => echo.server.close(r));
+    await echo.close();
   });
 
   it('an SDK file upload arrives upstream byte for byte with its boundary', async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { request as httpRequest } from 'undici';
 import { tenantOf } from '../proxy/src/tenant.js';
-import { loggedRows, startStack, type Stack } from './support/stack.js';
+import { startLocalUpstream, type LocalUpstream } from './support/localUpstream.js';
+import { loggedRowsWhenThere, startStack, type Stack } from './support/stack.js';
 
 /**
  * Answers our fake upstream does not give but OpenAI (or a network) can: the real API's field
@@ -91,8 +91,8 @@ async function readThroughGate(body: AsyncIterable<unknown>, seen: string): Prom
   return text;
 }
 
-async function startShapesUpstream(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
+function startShapesUpstream(): Promise<LocalUpstream> {
+  return startLocalUpstream((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
@@ -100,12 +100,10 @@ async function startShapesUpstream(): Promise<{ url: string; server: Server }> {
       (routes[route] ?? ((_q, r) => r.writeHead(404).end()))(req, res, body);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
 }
 
 describe('upstream answers beyond the fake upstream', () => {
-  let upstream: { url: string; server: Server };
+  let upstream: LocalUpstream;
   let stack: Stack;
   beforeAll(async () => {
     upstream = await startShapesUpstream();
@@ -113,17 +111,13 @@ describe('upstream answers beyond the fake upstream', () => {
   });
   afterAll(async () => {
     await stack.close();
-    upstream.server.closeAllConnections();
-    await new Promise((r) => upstream.server.close(r));
+    await upstream.close();
   });
 
   const rowOf = async (requestId: string | null) => {
-    for (let i = 0; i < 40; i++) {
-      const rows = await loggedRows(stack, 'request_id = $1', [requestId]);
-      if (rows.length) return rows[0]!;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no row for ${requestId}`);
+    const [row] = await loggedRowsWhenThere(stack, 'request_id = $1', [requestId]);
+    if (!row) throw new Error(`no row for ${requestId}`);
+    return row;
   };
 
   it('a stream in OpenAI\'s field order reaches a caller without include_usage exactly as without the option', async () => {
@@ -236,12 +230,7 @@ describe('upstream answers beyond the fake upstream', () => {
     });
     setTimeout(() => controller.abort(), 200);
     await expect(sent).rejects.toThrow();
-    await stack.deps.callLog.flush();
-    let rows: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 60 && rows.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      rows = await loggedRows(stack, 'tenant = $1', [tenantOf(key)]);
-    }
+    const rows = await loggedRowsWhenThere(stack, 'tenant = $1', [tenantOf(key)]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ client_aborted: true, ttfb_ms: null });
     expect(rows[0]!['latency_ms']).toBeGreaterThanOrEqual(150);
@@ -255,11 +244,7 @@ describe('upstream answers beyond the fake upstream', () => {
     socket.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"text-emb`);
     await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
-    let rows: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 60 && rows.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      rows = await loggedRows(stack, 'tenant = $1', [tenantOf(key)]);
-    }
+    const rows = await loggedRowsWhenThere(stack, 'tenant = $1', [tenantOf(key)]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status_code: 499, error_type: 'client_aborted' });
   });

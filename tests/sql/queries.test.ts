@@ -351,11 +351,29 @@ describe('sql/queries on real Postgres', () => {
 });
 
 describe('the Grafana role (migrations 003 and 007)', () => {
-  it('cannot read cached prompts and answers, only the caches\' bookkeeping', async () => {
+  /** Runs `fn` as tollgate_grafana on the real tables, in a transaction rolled back afterwards. */
+  async function asGrafana(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
       await c.query('SET LOCAL ROLE tollgate_grafana');
+      await c.query('SET LOCAL search_path TO public');
+      await fn(c);
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  }
+
+  /** `sql` is refused for want of a privilege (a savepoint keeps the transaction usable). */
+  async function expectDenied(c: pg.PoolClient, sql: string): Promise<void> {
+    await c.query('SAVEPOINT s');
+    await expect(c.query(sql)).rejects.toThrow(/permission denied/);
+    await c.query('ROLLBACK TO SAVEPOINT s');
+  }
+
+  it('cannot read cached prompts and answers, only the caches\' bookkeeping', async () => {
+    await asGrafana(async (c) => {
       const bodies = [
         'personas_json FROM public.persona_cache',
         'response_json FROM public.request_log',
@@ -366,50 +384,25 @@ describe('the Grafana role (migrations 003 and 007)', () => {
         'response_headers FROM public.response_cache',
         '* FROM public.response_cache',
       ];
-      for (const what of bodies) {
-        await c.query('SAVEPOINT s');
-        await expect(c.query(`SELECT ${what} LIMIT 1`)).rejects.toThrow(/permission denied/);
-        await c.query('ROLLBACK TO SAVEPOINT s');
-      }
-    } finally {
-      await c.query('ROLLBACK');
-      c.release();
-    }
+      for (const what of bodies) await expectDenied(c, `SELECT ${what} LIMIT 1`);
+    });
   });
 
   it('can run every panel query', async () => {
-    const c = await pool.connect();
-    try {
+    await asGrafana(async (c) => {
       for (const name of queryNames()) {
-        await c.query('BEGIN');
-        await c.query('SET LOCAL ROLE tollgate_grafana');
-        await c.query('SET LOCAL search_path TO public');
         await expect(c.query(expandQuery(readQuery(name), { range: RANGE, variables: drillVars() }))).resolves.toBeDefined();
-        await c.query('ROLLBACK');
       }
-    } finally {
-      await c.query('ROLLBACK');
-      c.release();
-    }
+    });
   });
 
   it('can read the four tables and nothing else, and cannot write', async () => {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query('SET LOCAL ROLE tollgate_grafana');
+    await asGrafana(async (c) => {
       for (const t of ['openai_call_log', 'persona_cache', 'request_log', 'response_cache']) {
         await c.query(`SELECT count(*) FROM public.${t}`);
       }
-      await c.query('SAVEPOINT s');
-      await expect(c.query('SELECT count(*) FROM public.inflight_request')).rejects.toThrow(/permission denied/);
-      await c.query('ROLLBACK TO SAVEPOINT s');
-      await expect(
-        c.query(`DELETE FROM public.persona_cache WHERE input_hash = 'none'`),
-      ).rejects.toThrow(/permission denied/);
-    } finally {
-      await c.query('ROLLBACK');
-      c.release();
-    }
+      await expectDenied(c, 'SELECT count(*) FROM public.inflight_request');
+      await expectDenied(c, `DELETE FROM public.persona_cache WHERE input_hash = 'none'`);
+    });
   });
 });

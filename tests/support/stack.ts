@@ -61,6 +61,19 @@ export async function startStack(
   };
 }
 
+/**
+ * The rows matching `where` once there are any (a call is logged when it ends, which for a caller
+ * that left can be after the test saw it go), polling for up to `timeoutMs`; empty if none came.
+ */
+export async function loggedRowsWhenThere(stack: Stack, where: string, params: unknown[], timeoutMs = 3000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await loggedRows(stack, where, params);
+    if (rows.length || Date.now() >= until) return rows;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Rows logged for one request id, after flushing the batched writer. */
 export async function loggedRows(stack: Stack, where: string, params: unknown[]) {
   await stack.deps.callLog.flush();
