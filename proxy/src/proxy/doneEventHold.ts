@@ -15,7 +15,6 @@ const LONGEST = Math.max(...DONE_LINES.map((l) => l.length));
 export class DoneEventHold {
   /** Up to LONGEST chars of the current line, for telling what it is. */
   private head = '';
-  private headLength = 0;
   /** The current line could still be the [DONE] line: its chars so far are held in `lineHeld`. */
   private candidate = false;
   private lineHeld = '';
@@ -57,10 +56,7 @@ export class DoneEventHold {
         this.atLineStart = false;
         this.candidate = !this.eventHasData;
       }
-      if (this.headLength < LONGEST + 1) {
-        this.head += c;
-        this.headLength++;
-      }
+      if (this.head.length <= LONGEST) this.head += c;
       if (this.candidate && DONE_LINES.some((l) => l.startsWith(this.head))) {
         this.lineHeld += c;
         continue;
@@ -90,7 +86,6 @@ export class DoneEventHold {
     const line = this.head;
     const blank = this.atLineStart;
     this.head = '';
-    this.headLength = 0;
     this.atLineStart = true;
     if (blank) {
       this.eventHasData = false;
