@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { upstreamError } from '../proxy/src/personas/upstream.js';
+import { toProxyError } from '../proxy/src/call/errors.js';
 import { startLocalUpstream, type LocalUpstream } from './support/localUpstream.js';
 import { loggedRows, loggedRowsWhenThere, startStack, type Stack } from './support/stack.js';
 
@@ -251,9 +251,9 @@ describe('chat/stream: an upstream that stalls or is cut', () => {
   });
 });
 
-describe('upstreamError', () => {
+describe('toProxyError', () => {
   it('never passes on the message of an error that is not the API\'s', () => {
-    expect(upstreamError(new TypeError("Cannot read properties of undefined (reading '0')")).body()).toEqual({
+    expect(toProxyError(new TypeError("Cannot read properties of undefined (reading '0')")).body()).toEqual({
       error: { message: 'The request failed inside Tollgate; it has been logged.', type: 'server_error', param: null, code: 'internal_error' },
     });
   });

@@ -39,7 +39,10 @@ export const configSchema = z.object({
   OPENAI_API_KEY: optionalString,
   UPSTREAM_TIMEOUT_MS: ms(1).default(600_000),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms(1).default(10_000),
-  UPSTREAM_CONNECTIONS: z.coerce.number().int().positive().default(128),
+  // 0: as many upstream connections as requests need (the limit is MAX_CONCURRENT_REQUESTS).
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(0).default(0),
+  MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).default(0),
+  CONCURRENCY_WAIT_MS: ms(0).default(5_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
   PRICES_FILE: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

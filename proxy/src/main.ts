@@ -56,7 +56,6 @@ async function shutdown(signal: string): Promise<void> {
   clearInterval(reaper);
   server.closeAllConnections();
   stopCleanup();
-  await (app.locals['close'] as () => Promise<void>)();
   await closeDeps(deps);
   await db.close();
   logger.info('call log flushed; bye');

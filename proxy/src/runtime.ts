@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
+import { ResponseCache } from './cache/store.js';
+import { Admission } from './call/admission.js';
+import { SingleFlight } from './coalesce/singleFlight.js';
+import { IdempotencyGuard } from './idempotency/guard.js';
+import { IdempotencyStore } from './idempotency/store.js';
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { Wakeups } from './db/wakeups.js';
@@ -16,6 +22,14 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
   const metrics = createMetrics({ endpoint: (e) => KNOWN_ENDPOINTS.has(e), model: (m) => m in prices.models || m in prices.images });
   const wakeups = new Wakeups(pool, logger);
   wakeups.listen();
+  const instanceId = randomUUID();
+  const upstream = createUpstreamClient({
+    baseUrl: config.UPSTREAM_BASE_URL,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+    connections: config.UPSTREAM_CONNECTIONS,
+  });
+  const idempotency = new IdempotencyStore(pool, { wakeups });
   return {
     config,
     pool,
@@ -23,19 +37,26 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
     metrics,
     prices,
     callLog: new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE }, logger, metrics),
-    upstream: createUpstreamClient({
-      baseUrl: config.UPSTREAM_BASE_URL,
-      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-      connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-      connections: config.UPSTREAM_CONNECTIONS,
-    }),
-    instanceId: randomUUID(),
+    upstream,
+    // The key goes with each request (the caller's own, or OPENAI_API_KEY); this one is never sent.
+    openai: new OpenAI({ apiKey: 'set-per-request', baseURL: config.UPSTREAM_BASE_URL, timeout: config.UPSTREAM_TIMEOUT_MS, maxRetries: 0, fetch: upstream.fetch }),
+    stores: {
+      idempotency,
+      keys: new IdempotencyGuard({ config, logger, prices }, idempotency),
+      responseCache: new ResponseCache(pool, { lruEntries: config.RESPONSE_CACHE_LRU_ENTRIES }),
+      flights: new SingleFlight(pool, instanceId, { waitMs: config.COALESCE_WAIT_MS, wakeups }),
+    },
+    admission: new Admission(config.MAX_CONCURRENT_REQUESTS, config.CONCURRENCY_WAIT_MS),
+    instanceId,
     wakeups,
   };
 }
 
 /** Releases what createDeps opened (not the pool, which the caller owns). */
 export async function closeDeps(deps: AppDeps): Promise<void> {
+  deps.stores.flights.close();
+  deps.stores.idempotency.close();
+  await deps.stores.responseCache.close();
   await deps.callLog.close();
   await deps.upstream.close();
   await deps.wakeups.close();

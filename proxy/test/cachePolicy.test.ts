@@ -1,7 +1,7 @@
 import { cachePolicy, parseCacheControl } from '../src/cache/policy.js';
 import type { Config } from '../src/config.js';
 import { responseCacheKey } from '../src/cache/key.js';
-import { personaInputHash } from '../src/personas/schema.js';
+import { personaInputHash } from '../src/api/personas/schema.js';
 
 const config = { RESPONSE_CACHE_ENDPOINTS: [] as Config['RESPONSE_CACHE_ENDPOINTS'], RESPONSE_CACHE_TTL_SECONDS: 3600 };
 

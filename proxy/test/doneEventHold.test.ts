@@ -1,4 +1,4 @@
-import { DoneEventHold } from '../src/proxy/doneEventHold.js';
+import { DoneEventHold } from '../src/v1/doneEventHold.js';
 
 /** Feeds `stream` cut at `cuts`; returns what was sent before the end and what was held for it. */
 function feed(stream: Buffer, cuts: number[]) {

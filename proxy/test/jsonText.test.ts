@@ -1,4 +1,4 @@
-import { hasInexactNumber, memberValueSpan, parseExact } from '../src/proxy/jsonText.js';
+import { hasInexactNumber, memberValueSpan, parseExact } from '../src/v1/jsonText.js';
 
 describe('jsonText', () => {
   it('parses like JSON.parse, keeping numbers a double would round', () => {

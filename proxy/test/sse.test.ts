@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { SseEventSplitter } from '../src/proxy/sseObserver.js';
+import { SseEventSplitter } from '../src/v1/sseObserver.js';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startMockUpstream, type MockUpstream } from '../src/mock/server.js';

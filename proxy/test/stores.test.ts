@@ -8,7 +8,7 @@ import { entryAsStored, ResponseCache } from '../src/cache/store.js';
 import { sendStored, type StoredResponse } from '../src/sse/stored.js';
 import { CoalesceTimeoutError, SingleFlight } from '../src/coalesce/singleFlight.js';
 import type { Pool } from '../src/db/pool.js';
-import { ProxyError } from '../src/errors.js';
+import { ProxyError } from '../src/call/errors.js';
 import { dedupRequestHash, parseIdempotencyKey, requestFingerprint } from '../src/idempotency/keys.js';
 import { IdempotencyStore } from '../src/idempotency/store.js';
 
@@ -55,14 +55,14 @@ describe('IdempotencyStore', () => {
     const req = idemRequest();
     const a = await store.begin(req);
     if (a.kind !== 'owner') throw new Error('expected owner');
-    await store.fail(a.lease, new ProxyError(502, 'upstream down', 'server_error'), false);
+    await store.fail(a.lease, new ProxyError({ status: 502, message: 'upstream down' }), false);
     const b = await store.begin(req);
     expect(b.kind).toBe('owner');
     if (b.kind !== 'owner') throw new Error('expected owner');
-    await store.fail(b.lease, new ProxyError(429, 'slow down', 'rate_limit_error'), true);
+    await store.fail(b.lease, new ProxyError({ status: 429, message: 'slow down', type: 'rate_limit_error' }), true);
     const c = await store.begin(req);
     if (c.kind !== 'owner') throw new Error('expected owner');
-    await store.fail(c.lease, new ProxyError(400, 'bad model'), true);
+    await store.fail(c.lease, new ProxyError({ status: 400, message: 'bad model' }), true);
     expect(await store.begin(req)).toMatchObject({ kind: 'replay', stored: { status: 400, bodyJson: { error: { message: 'bad model' } } } });
   });
 
@@ -369,7 +369,7 @@ describe('stored answers replay byte for byte (jsonb reorders members)', () => {
     const req = idemRequest();
     const owner = await store.begin(req);
     if (owner.kind !== 'owner') throw new Error('expected owner');
-    const error = new ProxyError(400, 'Bad thing.', 'invalid_request_error', 'bad_thing', 'messages');
+    const error = new ProxyError({ status: 400, message: 'Bad thing.', code: 'bad_thing', param: 'messages' });
     await store.fail(owner.lease, error, true);
     const replay = await store.begin(req);
     if (replay.kind !== 'replay') throw new Error('expected replay');

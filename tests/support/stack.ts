@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Express } from 'express';
-import { createApp } from '../../proxy/src/app.js';
+import { createApp, type TollgateApp } from '../../proxy/src/app.js';
 import { loadConfig, type Config } from '../../proxy/src/config.js';
 import type { Pool } from '../../proxy/src/db/pool.js';
 import type { AppDeps } from '../../proxy/src/deps.js';
@@ -11,7 +10,7 @@ import { closeDeps, createDeps } from '../../proxy/src/runtime.js';
 import { testPool } from './db.js';
 
 export interface Stack {
-  app: Express;
+  app: TollgateApp;
   deps: AppDeps;
   pool: Pool;
   mock: MockUpstream;
@@ -53,7 +52,6 @@ export async function startStack(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await (app.locals['close'] as () => Promise<void>)();
       await closeDeps(deps);
       await pool.end();
       await mock.close();

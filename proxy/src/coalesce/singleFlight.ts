@@ -5,6 +5,8 @@ import { Wakeups } from '../db/wakeups.js';
 /** The owner's handle: publish a live object (e.g. a StreamBroadcaster) to same-process waiters. */
 export interface Flight {
   setLive(live: unknown): void;
+  /** Same-process callers waiting on this flight: with none, the owner may cancel when its caller leaves. */
+  readonly waiters: number;
 }
 
 export interface FlightFns<T> {
@@ -29,6 +31,7 @@ export class CoalesceTimeoutError extends Error {
 
 interface LocalFlight {
   promise: Promise<FlightResult<unknown>>;
+  waiters: number;
   live: unknown;
   hasLive: boolean;
   liveListeners: Array<(live: unknown) => void>;
@@ -87,11 +90,15 @@ export class SingleFlight {
         if (existing.hasLive) fns.onLive(existing.live);
         else existing.liveListeners.push(fns.onLive);
       }
+      existing.waiters++;
       const led = (await existing.promise) as FlightResult<T>;
       return { role: 'coalesced', value: led.value, live: existing.hasLive };
     }
-    const flight: LocalFlight = { promise: undefined as never, live: undefined, hasLive: false, liveListeners: [] };
+    const flight: LocalFlight = { promise: undefined as never, waiters: 0, live: undefined, hasLive: false, liveListeners: [] };
     const handle: Flight = {
+      get waiters() {
+        return flight.waiters;
+      },
       setLive(live) {
         flight.live = live;
         flight.hasLive = true;

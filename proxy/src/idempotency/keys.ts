@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hashCanonical, sha256Hex } from '../canonical.js';
 import { normalisePath } from '../cache/key.js';
-import { ProxyError } from '../errors.js';
+import { ProxyError } from '../call/errors.js';
 
 /** Longest accepted Idempotency-Key (Stripe's limit). */
 export const MAX_KEY_LENGTH = 255;
@@ -26,7 +26,7 @@ export function parseIdempotencyKey(value: string | string[] | undefined): strin
 }
 
 function invalidKey(message: string): ProxyError {
-  return new ProxyError(400, message, 'invalid_request_error', 'invalid_idempotency_key', 'Idempotency-Key', false);
+  return new ProxyError({ status: 400, message, code: 'invalid_idempotency_key', param: 'Idempotency-Key', retry: false });
 }
 
 /** request_log.request_hash (and key_hash) for a client key: the key itself is never stored. */
@@ -66,26 +66,12 @@ export function dedupRequestHash(fingerprint: string): string {
 
 /** 422: the key was used before with a different request (the SDK does not retry it). */
 export function keyMismatchError(): ProxyError {
-  return new ProxyError(
-    422,
-    'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
-    'idempotency_error',
-    'idempotency_key_mismatch',
-    'Idempotency-Key',
-    false,
-  );
+  return new ProxyError({ status: 422, message: 'This Idempotency-Key was already used with a different request. Use a new key for a new request.', type: 'idempotency_error', code: 'idempotency_key_mismatch', param: 'Idempotency-Key', retry: false });
 }
 
 /** 409: the first request with this key is still running after the bounded wait (the SDK retries 409). */
 export function keyInProgressError(): ProxyError {
-  return new ProxyError(
-    409,
-    'A request with this Idempotency-Key is still being processed. Retry shortly to get its result.',
-    'idempotency_error',
-    'idempotency_request_in_progress',
-    'Idempotency-Key',
-    true,
-  );
+  return new ProxyError({ status: 409, message: 'A request with this Idempotency-Key is still being processed. Retry shortly to get its result.', type: 'idempotency_error', code: 'idempotency_request_in_progress', param: 'Idempotency-Key', retry: true });
 }
 
 /**

@@ -1,4 +1,12 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { openSse, sseErrorEvent } from '../call/sse.js';
+
+export { sseErrorEvent };
+
+export interface StreamHead {
+  status: number;
+  contentType: string;
+}
 
 export interface StreamListener {
   onChunk(chunk: string): void;
@@ -17,6 +25,13 @@ export class StreamBroadcaster {
   private readonly listeners = new Set<StreamListener>();
   private _state: 'open' | 'ended' | 'failed' = 'open';
   private _error: unknown;
+  private resolveHead!: (head: StreamHead | undefined) => void;
+  /** The owner's upstream head, once it has one; undefined if the owner failed before it. */
+  readonly head: Promise<StreamHead | undefined> = new Promise((resolve) => (this.resolveHead = resolve));
+
+  setHead(status: number, contentType: string): void {
+    this.resolveHead({ status, contentType });
+  }
 
   get state(): 'open' | 'ended' | 'failed' {
     return this._state;
@@ -38,6 +53,7 @@ export class StreamBroadcaster {
   }
 
   end(): void {
+    this.resolveHead(undefined);
     if (this._state !== 'open') return;
     this._state = 'ended';
     for (const l of [...this.listeners]) safe(() => l.onEnd());
@@ -45,6 +61,7 @@ export class StreamBroadcaster {
   }
 
   fail(err: unknown): void {
+    this.resolveHead(undefined);
     if (this._state !== 'open') return;
     this._state = 'failed';
     this._error = err;
@@ -73,14 +90,10 @@ export class StreamBroadcaster {
    * `text/event-stream` if not). Resolves 'ended', 'failed' (an SSE error event is written and the
    * response closed) or 'closed' (the client went away; it is unsubscribed, the stream goes on).
    */
-  pipeTo(res: Response, opts: { errorEvent?: (err: unknown) => string } = {}): Promise<'ended' | 'failed' | 'closed'> {
+  pipeTo(res: ServerResponse, opts: { errorEvent?: (err: unknown) => string; transform?: SseTransform } = {}): Promise<'ended' | 'failed' | 'closed'> {
     return new Promise((resolve) => {
-      if (!res.headersSent) {
-        if (!res.getHeader('content-type')) res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-        if (!res.getHeader('cache-control')) res.setHeader('Cache-Control', 'no-cache, no-transform');
-        res.setHeader('X-Accel-Buffering', 'no');
-        res.flushHeaders();
-      }
+      openSse(res);
+      const { transform } = opts;
       let settled = false;
       const settle = (how: 'ended' | 'failed' | 'closed') => {
         if (settled) return;
@@ -97,10 +110,11 @@ export class StreamBroadcaster {
       res.on('close', onClose);
       const unsubscribe = this.subscribe({
         onChunk: (c) => {
-          if (!res.writableEnded && !res.destroyed) res.write(c);
+          const out = transform ? transform.push(c) : c;
+          if (out && !res.writableEnded && !res.destroyed) res.write(out);
         },
         onEnd: () => {
-          if (!res.writableEnded) res.end();
+          if (!res.writableEnded) res.end(transform?.rest() ?? '');
           settle('ended');
         },
         onError: (err) => {
@@ -114,15 +128,16 @@ export class StreamBroadcaster {
   }
 }
 
+/** Rewrites a stream on its way to one subscriber (e.g. hides a usage chunk it did not ask for). */
+export interface SseTransform {
+  push(chunk: string): string;
+  rest(): string;
+}
+
 function safe(fn: () => void): void {
   try {
     fn();
   } catch {
     // one broken subscriber must not stop the others
   }
-}
-
-/** The chat-completions style in-stream error the SDK turns into an APIError. */
-export function sseErrorEvent(message: string, type = 'server_error', code: string | null = null): string {
-  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
 }

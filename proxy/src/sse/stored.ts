@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /**
  * A final response as stored by the idempotency store (request_log) or the response cache:
@@ -42,8 +42,8 @@ export function replayableHeaders(headers: Record<string, unknown> | Headers): R
 }
 
 /** Sends a stored response as it was, plus `extraHeaders` (e.g. Idempotent-Replayed, Age, X-Tollgate-Cache). */
-export function sendStored(res: Response, stored: StoredResponse, extraHeaders: Record<string, string> = {}): void {
-  res.status(stored.status);
+export function sendStored(res: ServerResponse, stored: StoredResponse, extraHeaders: Record<string, string> = {}): void {
+  res.statusCode = stored.status;
   for (const [k, v] of Object.entries(stored.headers)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
   if (stored.sseText !== undefined) {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, fetch as undiciFetch, type Dispatcher } from 'undici';
 
 export interface UpstreamRequest {
   method: string;
@@ -13,22 +13,24 @@ export interface UpstreamRequest {
 export interface UpstreamClient {
   readonly baseUrl: URL;
   send(req: UpstreamRequest): Promise<Dispatcher.ResponseData>;
+  /** fetch() over the same connections and timeouts, for the openai SDK on Tollgate's own routes. */
+  fetch: typeof globalThis.fetch;
   close(): Promise<void>;
 }
 
 /**
- * Keep-alive pooled HTTP client for the upstream API. Timeouts match the openai SDK's own
- * 10-minute default, since long non-streamed reasoning calls legitimately take minutes.
+ * Keep-alive pooled HTTP client for the upstream API: the one stack every route uses. Timeouts
+ * match the openai SDK's own 10-minute default, since long non-streamed reasoning calls
+ * legitimately take minutes; between two chunks of a body the same timeout applies. `connections`
+ * 0 means no cap per upstream origin: a thousand slow streams need a thousand sockets, and a cap
+ * would queue the rest without a deadline (the proxy's own limit is MAX_CONCURRENT_REQUESTS).
  */
-export function createUpstreamClient(opts: {
-  baseUrl: string;
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  connections: number;
-}): UpstreamClient {
+export function createUpstreamClient(opts: { baseUrl: string; timeoutMs: number; connectTimeoutMs: number; connections: number }): UpstreamClient {
   const baseUrl = new URL(opts.baseUrl.endsWith('/') ? opts.baseUrl.slice(0, -1) : opts.baseUrl);
+  const origin = baseUrl.origin;
+  const basePath = baseUrl.pathname.replace(/\/$/, '');
   const agent = new Agent({
-    connections: opts.connections,
+    connections: opts.connections > 0 ? opts.connections : null,
     keepAliveTimeout: 30_000,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
@@ -37,25 +39,18 @@ export function createUpstreamClient(opts: {
   return {
     baseUrl,
     send(req) {
-      const url = new URL(baseUrl.toString());
-      const [pathname, query] = splitQuery(req.path);
-      url.pathname = `${baseUrl.pathname.replace(/\/$/, '')}${pathname}`;
-      url.search = query;
-      return request(url, {
+      return agent.request({
+        origin,
+        path: basePath + req.path,
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: agent,
       });
     },
+    fetch: ((input: string | URL, init?: Record<string, unknown>) => undiciFetch(input, { ...init, dispatcher: agent })) as unknown as typeof globalThis.fetch,
     close: () => agent.close(),
   };
-}
-
-function splitQuery(path: string): [string, string] {
-  const i = path.indexOf('?');
-  return i < 0 ? [path, ''] : [path.slice(0, i), path.slice(i)];
 }
 
 export type UpstreamFailure = 'timeout' | 'unreachable' | 'aborted' | 'other';

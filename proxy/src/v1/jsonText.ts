@@ -139,3 +139,23 @@ export function memberValueSpan(text: string, key: string): { start: number; end
     if (text[r.i++] !== ',') return found;
   }
 }
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`. Comparing requests walks the body
+ * recursively; a caller's 20,000-deep body must be a 400, not a stack overflow.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

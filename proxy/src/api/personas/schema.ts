@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hashCanonical } from '../canonical.js';
+import { hashCanonical } from '../../canonical.js';
 
 /** Bumped whenever the prompt or the persona schema changes, so old cache entries stop matching. */
 export const PROMPT_VERSION = 'personas-v1';

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Pool } from '../../db/pool.js';
 import { z } from 'zod';
 import { personaSchema, type Persona } from './schema.js';
 

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
-import { ProxyError } from '../errors.js';
-import { fromCompletionUsage } from '../usage/extract.js';
-import type { Usage } from '../usage/types.js';
+import { ProxyError, upstreamUnreadable } from '../../call/errors.js';
+import type { UpstreamCallOptions } from './upstream.js';
+import { fromCompletionUsage } from '../../usage/extract.js';
+import type { Usage } from '../../usage/types.js';
 import { personasJsonSchema, personasOutputSchema, type Persona } from './schema.js';
 
 export interface Generated {
@@ -29,6 +30,7 @@ const SYSTEM_PROMPT = [
 export async function generatePersonas(
   client: OpenAI,
   input: { model: string; leadData: Record<string, unknown>; config: Record<string, unknown> & { numPersonas: number } },
+  options: UpstreamCallOptions,
 ): Promise<Generated> {
   const n = input.config.numPersonas;
   const started = performance.now();
@@ -40,17 +42,17 @@ export async function generatePersonas(
         { role: 'user', content: JSON.stringify({ leadData: input.leadData, config: input.config }) },
       ],
       response_format: { type: 'json_schema', json_schema: { name: 'personas', strict: true, schema: personasJsonSchema(n) } },
-    })
+    }, options)
     .withResponse()
     .catch((err: unknown) => {
-      // The SDK's own errors (API statuses, timeouts) are classified by upstreamError; anything
+      // The SDK's own errors (API statuses, timeouts) are classified by toProxyError; anything
       // else thrown here (e.g. a body that is not JSON) is upstream's malformed answer.
       if (err instanceof OpenAI.OpenAIError) throw err;
-      throw Object.assign(unreadable(), { cause: err });
+      throw upstreamUnreadable(err);
     });
   const upstreamMs = performance.now() - started;
   if (!Array.isArray(data?.choices) || data.choices.length === 0) {
-    throw new ProxyError(502, 'The upstream API returned a response without choices.', 'server_error', 'invalid_upstream_output', null, true);
+    throw new ProxyError({ status: 502, message: 'The upstream API returned a response without choices.', code: 'invalid_upstream_output', retry: true });
   }
   const choice = data.choices[0];
   const content = choice?.message?.content;
@@ -79,10 +81,6 @@ export async function generatePersonas(
   };
 }
 
-function unreadable(): ProxyError {
-  return new ProxyError(502, 'The upstream API returned a response that could not be read.', 'server_error', 'invalid_upstream_output', null, true);
-}
-
 function invalidOutput(why: string): ProxyError {
-  return new ProxyError(502, `Persona generation failed: ${why}.`, 'server_error', 'invalid_upstream_output', null, true);
+  return new ProxyError({ status: 502, message: `Persona generation failed: ${why}.`, code: 'invalid_upstream_output', retry: true });
 }

@@ -3,7 +3,7 @@ import type { CacheStatus, CallLogRow } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
 import { BILLED_ENDPOINTS } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
-import { elapsed, type CallContext } from './requestContext.js';
+import { elapsed, type CallContext } from './context.js';
 
 export interface CallOutcome {
   status: number;
@@ -90,7 +90,7 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
  * known, else the requested one; null when neither has a price. Rows and stored cache entries use
  * this same rule, so a hit's cost_saved_usd equals its miss's cost_usd.
  */
-export function upstreamCost(deps: AppDeps, ctx: CallContext, out: Pick<CallOutcome, 'usage' | 'responseModel'>): number | null {
+export function upstreamCost(deps: Pick<AppDeps, 'prices'>, ctx: CallContext, out: Pick<CallOutcome, 'usage' | 'responseModel'>): number | null {
   const usage = out.usage;
   if (!usage || usage.source === 'none') return null;
   const model = ctx.model ?? out.responseModel;
@@ -101,6 +101,6 @@ export function upstreamCost(deps: AppDeps, ctx: CallContext, out: Pick<CallOutc
 const NO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, totalTokens: 0, source: 'none' };
 
 /** Null for a model missing from the price table, so an unknown price never reads as free. */
-function priced(deps: AppDeps, model: string, usage: Usage | undefined): number | null {
+function priced(deps: Pick<AppDeps, 'prices'>, model: string, usage: Usage | undefined): number | null {
   return costUsd(deps.prices, model, usage ?? NO_USAGE);
 }

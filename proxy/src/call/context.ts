@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endpointOf } from '../endpoint.js';
 import { credentialOf, tenantOf } from '../tenant.js';
 
@@ -29,24 +29,34 @@ export interface CallContext {
   clientAborted: boolean;
 }
 
-export function newCallContext(req: Request): CallContext {
-  const path = req.originalUrl;
-  const upstreamPath = path.replace(/^\/v1(?=\/|\?|$)/, '') || '/';
+/**
+ * Opens a call: its request id (also sent as `x-tollgate-request-id`), tenant and endpoint name.
+ * `/v1` is stripped here, once: `upstreamPath` is what goes below UPSTREAM_BASE_URL. Tollgate's own
+ * routes name their endpoint (`personas.generate`) and have no upstream path.
+ */
+export function openCall(req: IncomingMessage, res: ServerResponse | undefined, own?: { endpoint: string }): CallContext {
+  const path = req.url ?? '/';
   const credential = credentialOf(req.headers as { authorization?: string; 'api-key'?: string });
-  return {
+  const ctx: CallContext = {
     requestId: randomUUID(),
     tenant: tenantOf(credential),
     credential,
-    method: req.method,
+    method: req.method ?? 'GET',
     path,
-    upstreamPath,
-    endpoint: endpointOf(path),
+    upstreamPath: own ? path : stripV1(path),
+    endpoint: own ? own.endpoint : endpointOf(path),
     model: undefined,
     stream: false,
     json: undefined,
     startedAt: performance.now(),
     clientAborted: false,
   };
+  if (res && !res.headersSent) res.setHeader('x-tollgate-request-id', ctx.requestId);
+  return ctx;
+}
+
+function stripV1(path: string): string {
+  return path.startsWith('/v1') && (path.length === 3 || path[3] === '/' || path[3] === '?') ? path.slice(3) || '/' : path;
 }
 
 /** Milliseconds between two marks, or null when either mark was never reached. */

@@ -1,0 +1,307 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import type { Dispatcher } from 'undici';
+import type { AppDeps } from '../deps.js';
+import { ClientAbortedError, ProxyError, sendError, upstreamTimeout, upstreamUnreachable } from '../call/errors.js';
+import { clientAbortedOutcome, type CallOutcome } from '../call/record.js';
+import type { CallContext } from '../call/context.js';
+import { openSse, sseErrorEvent } from '../call/sse.js';
+import { classifyUpstreamError } from '../upstream/client.js';
+import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
+import type { Usage } from '../usage/types.js';
+import { TAIL_BYTES, usageFromJsonTail } from '../usage/tail.js';
+import { DoneEventHold } from './doneEventHold.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { PreparedRequest } from './prepare.js';
+import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
+
+/** Endpoints whose responses the proxy reads for usage, so it asks upstream for them uncompressed. */
+const PARSED = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'images.generations', 'images.edits', 'moderations', 'audio.transcriptions', 'audio.translations']);
+/** Largest JSON response kept in memory to read usage from; bigger ones are piped without it. */
+const MAX_CAPTURE_BYTES = 16 * 1024 * 1024;
+/** Longest the last byte of a cached or keyed answer waits for its bookkeeping. */
+const FINISH_WAIT_MS = 2000;
+
+/** How an upstream answer ended, as a tap sees it. */
+export interface TapEnd {
+  complete: boolean;
+  usage: Usage | undefined;
+  /** A JSON answer, parsed, and its text exactly as upstream sent it (replays are byte for byte). */
+  json?: unknown;
+  text?: string;
+  /** The answer's model (a dated snapshot), for pricing. */
+  responseModel?: string;
+}
+
+/** Lets the cache and the Idempotency-Key guard watch the response as it is forwarded. */
+export interface ResponseTap {
+  onHead?(status: number, headers: Record<string, string | string[] | undefined>): void;
+  onChunk?(text: string): void;
+  onEnd?(end: TapEnd): void;
+  /**
+   * Awaited after onEnd and before the caller's last byte: what a retry sent the moment the caller
+   * has its answer must find (a cache entry, a stored Idempotency-Key answer) is in place by then.
+   */
+  beforeEnd?(end: TapEnd): Promise<void>;
+  /** Asked when the caller disconnects: true keeps the upstream call going for others. */
+  keepUpstream?(): boolean;
+}
+
+/** One forwarded call, from the caller's hang-up watch to the outcome that goes in its row. */
+interface Relay {
+  deps: AppDeps;
+  res: ServerResponse;
+  ctx: CallContext;
+  prepared: PreparedRequest;
+  tap: ResponseTap | undefined;
+  upstream: Dispatcher.ResponseData;
+  abort: AbortController;
+}
+
+/**
+ * Sends the prepared request upstream and relays the answer as it comes: an event stream chunk by
+ * chunk, anything else piped with its head and first bytes in one write. Resolves with what to log.
+ */
+export async function forward(deps: AppDeps, req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, tap?: ResponseTap): Promise<CallOutcome> {
+  const { ctx, body } = prepared;
+  const abort = new AbortController();
+  const onClose = () => {
+    if (res.writableFinished) return;
+    // A caller that stops reading at a chat stream's [DONE] has its whole answer (the SDK does so).
+    if (!relayState.answered) ctx.clientAborted = true;
+    // Coalesced callers may still be reading this upstream stream; then it runs to its end.
+    if (!tap?.keepUpstream?.()) abort.abort();
+  };
+  const relayState = { answered: false };
+  res.on('close', onClose);
+  const headers = upstreamRequestHeaders(req.headers, {
+    fallbackApiKey: deps.config.OPENAI_API_KEY,
+    identityEncoding: PARSED.has(ctx.endpoint),
+    bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
+  });
+  if (prepared.decodedBody) delete headers['content-encoding'];
+  ctx.upstreamSentAt = performance.now();
+  deps.metrics.overheadSeconds.observe((ctx.upstreamSentAt - ctx.startedAt) / 1000);
+  try {
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await deps.upstream.send({ method: ctx.method, path: ctx.upstreamPath, headers, body, signal: abort.signal });
+    } catch (err) {
+      ctx.upstreamEndedAt = performance.now();
+      return upstreamFailure(deps, res, ctx, err);
+    }
+    const relay: Relay = { deps, res, ctx, prepared, tap, upstream, abort };
+    const contentType = headerValue(upstream.headers['content-type']) ?? '';
+    return contentType.includes('text/event-stream') ? await relaySse(relay, relayState) : await relayBody(relay, contentType);
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** The upstream head, passed on: status and headers (hop-by-hop and upstream-only ones dropped). */
+function sendHead(r: Relay, keepLength: boolean): void {
+  const { upstream, res } = r;
+  r.tap?.onHead?.(upstream.statusCode, upstream.headers);
+  res.statusCode = upstream.statusCode;
+  const out = clientResponseHeaders(upstream.headers, keepLength);
+  for (const name in out) res.setHeader(name, out[name]!);
+}
+
+function baseOutcome(r: Relay): CallOutcome {
+  const status = r.upstream.statusCode;
+  return { status, usage: undefined, cacheStatus: 'bypass', upstreamRequestId: headerValue(r.upstream.headers['x-request-id']) ?? null, errorType: status >= 400 ? `upstream_${status}` : null };
+}
+
+/**
+ * An event stream, chunk by chunk. With bookkeeping to finish first (a cache entry, a key's
+ * answer), a chat stream's `data: [DONE]` (where an SDK stops reading) is held back until it is
+ * done; everything before it goes out as it comes. Responses streams end with the response itself.
+ */
+async function relaySse(r: Relay, state: { answered: boolean }): Promise<CallOutcome> {
+  const { deps, res, ctx, tap, upstream, prepared } = r;
+  const outcome = baseOutcome(r);
+  sendHead(r, false);
+  openSse(res, upstream.statusCode);
+  const observer = new SseObserver();
+  const splitter = prepared.injectedUsage ? new SseEventSplitter() : undefined;
+  const decoder = new StringDecoder('utf8');
+  const held = tap?.beforeEnd && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') ? new DoneEventHold() : undefined;
+  const send = async (out: Buffer | string) => {
+    const now = held ? held.push(out) : out;
+    if (now.length) await write(res, ctx, now);
+    // Everything upstream sent up to its [DONE] is with the caller: the call is answered.
+    if (observer.finished && !held?.holdsDone) state.answered = true;
+  };
+  try {
+    for await (const chunk of upstream.body) {
+      const text = decoder.write(chunk as Buffer);
+      observer.feed(text);
+      tap?.onChunk?.(text);
+      if (splitter) {
+        const visible = splitter.push(text).map(hideInjectedUsage).filter((e): e is string => e !== null).join('');
+        if (visible) await send(visible);
+      } else await send(chunk as Buffer);
+    }
+    if (splitter) {
+      const rest = splitter.rest();
+      if (rest) await send(rest);
+    }
+    ctx.upstreamEndedAt = performance.now();
+    outcome.responseModel = observer.model;
+    outcome.usage = observer.usage ?? (outcome.status < 400 ? estimateUsage(promptTextOf(ctx.json), observer.text) : undefined);
+    if (observer.errored) outcome.errorType ??= 'stream_error';
+    await endWith(r, { complete: observer.finished && !observer.errored && outcome.status < 300, usage: outcome.usage, responseModel: observer.model }, held?.rest());
+  } catch (err) {
+    ctx.upstreamEndedAt ??= performance.now();
+    upstream.body.destroy();
+    outcome.usage = observer.usage ?? estimateUsage(promptTextOf(ctx.json), observer.text);
+    outcome.responseModel = observer.model;
+    if (state.answered && !ctx.clientAborted) {
+      // The caller left after [DONE]: a completed call, whatever upstream still had to send.
+      tap?.onEnd?.({ complete: observer.finished && !observer.errored && outcome.status < 300, usage: outcome.usage, responseModel: observer.model });
+      return outcome;
+    }
+    outcome.errorType = interrupted(r, err, () => {
+      // The SDK turns an `error` event into an APIError instead of hanging on a cut stream. A
+      // [DONE] upstream did send before the break is the caller's, as without the hold.
+      if (held?.holdsDone) res.write(held.rest());
+      res.end(sseErrorEvent('The upstream connection was interrupted.', 'server_error', 'upstream_interrupted'));
+    });
+    tap?.onEnd?.({ complete: false, usage: outcome.usage });
+  }
+  return outcome;
+}
+
+/**
+ * Any other answer, piped. Its head goes out with its first bytes (one write for a small JSON
+ * answer); a JSON body is kept (up to MAX_CAPTURE_BYTES, then only its tail) to read usage from
+ * once the caller has it, or, with bookkeeping to finish first, just before its last byte.
+ */
+async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
+  const { res, ctx, tap, upstream } = r;
+  const outcome = baseOutcome(r);
+  sendHead(r, !r.prepared.injectedUsage);
+  const capture = contentType.includes('json');
+  const declared = Number(headerValue(upstream.headers['content-length']) ?? NaN);
+  const captured: Buffer[] = [];
+  let bytes = 0;
+  // Past MAX_CAPTURE_BYTES only the last TAIL_BYTES are kept: enough to read `usage` from.
+  let tail: Buffer | undefined;
+  let lastByte: Buffer | undefined;
+  try {
+    for await (const data of upstream.body) {
+      let chunk = data as Buffer;
+      bytes += chunk.length;
+      if (capture && !tail) {
+        captured.push(chunk);
+        if (bytes > MAX_CAPTURE_BYTES) tail = Buffer.concat(captured).subarray(-TAIL_BYTES);
+      } else if (capture) tail = Buffer.concat([tail!, chunk]).subarray(-TAIL_BYTES);
+      if (tap?.beforeEnd) {
+        // The last byte waits for the bookkeeping: with Content-Length, a client has its answer
+        // at that byte, before the response formally ends.
+        if (lastByte) chunk = Buffer.concat([lastByte, chunk]);
+        lastByte = chunk.subarray(-1);
+        chunk = chunk.subarray(0, -1);
+        if (chunk.length) await write(res, ctx, chunk);
+      } else if (bytes === declared) {
+        // The whole body is here: head and body leave in one write.
+        ctx.firstByteAt ??= performance.now();
+        if (!res.destroyed) res.end(chunk);
+      } else await write(res, ctx, chunk);
+    }
+  } catch (err) {
+    ctx.upstreamEndedAt = performance.now();
+    upstream.body.destroy();
+    outcome.errorType = interrupted(r, err, () => res.destroy());
+    tap?.onEnd?.({ complete: false, usage: undefined });
+    return outcome;
+  }
+  ctx.upstreamEndedAt = performance.now();
+  if (!tap?.beforeEnd && !res.writableEnded) {
+    ctx.firstByteAt ??= performance.now();
+    res.end();
+  }
+  let json: unknown;
+  let text: string | undefined;
+  if (capture && !tail) {
+    text = (captured.length === 1 ? captured[0]! : Buffer.concat(captured)).toString('utf8');
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+  }
+  if (outcome.status < 400 && json !== undefined) {
+    outcome.usage = usageFromJson(ctx.endpoint, json, ctx.json);
+    const m = (json as Record<string, unknown>)['model'];
+    if (typeof m === 'string') outcome.responseModel = m;
+  } else if (outcome.status < 400 && tail) {
+    outcome.usage = usageFromJsonTail(ctx.endpoint, tail.toString('utf8'));
+  }
+  const end: TapEnd = { complete: outcome.status < 300, usage: outcome.usage, json, text: json === undefined ? undefined : text, responseModel: outcome.responseModel };
+  if (tap?.beforeEnd) await endWith(r, end, lastByte);
+  else tap?.onEnd?.(end);
+  return outcome;
+}
+
+/** An upstream answer cut short: the caller's hang-up, or a break upstream (logged, and `cut` tells the caller). */
+function interrupted(r: Relay, err: unknown, cut: () => void): string {
+  if (r.ctx.clientAborted) return 'client_aborted';
+  r.deps.logger.warn({ requestId: r.ctx.requestId, err: (err as Error).message }, 'upstream response interrupted');
+  if (!r.res.writableEnded) cut();
+  return 'upstream_interrupted';
+}
+
+/** Ends a response whose upstream answer is complete: the tap sees it, finishes its bookkeeping, then the caller's last byte. */
+async function endWith(r: Relay, end: TapEnd, last?: Buffer | string): Promise<void> {
+  const { deps, res, ctx, tap } = r;
+  tap?.onEnd?.(end);
+  if (tap?.beforeEnd) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // A slow or stalled database delays the caller's last byte by FINISH_WAIT_MS at most.
+      await Promise.race([tap.beforeEnd(end), new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_WAIT_MS)))]);
+    } catch (err) {
+      // Bookkeeping failed (database down): the caller still gets its answer.
+      deps.logger.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'could not finish before the end of the response');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  if (res.destroyed || res.writableEnded) return;
+  ctx.firstByteAt ??= performance.now();
+  res.end(last?.length ? last : undefined);
+}
+
+function write(res: ServerResponse, ctx: CallContext, chunk: Buffer | string): Promise<void> | void {
+  // The caller left but the upstream read goes on (see ResponseTap.keepUpstream): drop its copy.
+  if (res.destroyed || res.writableEnded) return;
+  ctx.firstByteAt ??= performance.now();
+  if (res.write(chunk)) return;
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      if (res.destroyed && !res.writableFinished) reject(new ClientAbortedError());
+      else resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** No upstream answer at all: the caller's hang-up (499), a timeout (504) or an unreachable upstream (502). */
+function upstreamFailure(deps: AppDeps, res: ServerResponse, ctx: CallContext, err: unknown): CallOutcome {
+  const kind = classifyUpstreamError(err);
+  if (kind === 'aborted' || ctx.clientAborted) return clientAbortedOutcome(ctx);
+  // Our own refusal while the body streamed up (413); otherwise the cause (addresses, socket
+  // errors) goes to the log, not to the caller.
+  if (!(err instanceof ProxyError)) deps.logger.warn({ requestId: ctx.requestId, kind, err: (err as Error)?.message ?? String(err) }, 'upstream request failed');
+  const e = err instanceof ProxyError ? err : kind === 'timeout' ? upstreamTimeout() : upstreamUnreachable();
+  sendError(res, e);
+  return { status: e.status, usage: undefined, cacheStatus: 'bypass', errorType: e.code ?? e.type };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
