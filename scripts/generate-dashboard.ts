@@ -34,7 +34,7 @@ interface PanelSpec {
 const STATS: PanelSpec[] = [
   { title: 'Total cost', type: 'stat', query: 'stat_total_cost', format: 'table', unit: 'currencyUSD', gridPos: { x: 0, y: 0, w: 6, h: 4 } },
   { title: 'Calls', type: 'stat', query: 'stat_calls', format: 'table', unit: 'short', gridPos: { x: 6, y: 0, w: 6, h: 4 } },
-  { title: 'Cache hit ratio', type: 'stat', query: 'stat_hit_ratio', format: 'table', unit: 'percentunit', gridPos: { x: 12, y: 0, w: 6, h: 4 }, description: 'Exact: cache hits over all calls (cache_status).' },
+  { title: 'Cache hit ratio', type: 'stat', query: 'stat_hit_ratio', format: 'table', unit: 'percentunit', gridPos: { x: 12, y: 0, w: 6, h: 4 }, description: 'Exact: cache hits over the calls through the proxy (cache_status); rows apps log themselves (external) are left out.' },
   { title: 'Cost saved (cache, idempotency)', type: 'stat', query: 'stat_cost_saved', format: 'table', unit: 'currencyUSD', gridPos: { x: 18, y: 0, w: 6, h: 4 } },
 ];
 

@@ -1,4 +1,5 @@
--- Overview stat: calls that reached the proxy in range.
+-- Overview stat: calls logged in range, the proxy's and those apps log themselves
+-- (cache_status 'external').
 SELECT COUNT(*) AS calls
 FROM openai_call_log
 WHERE $__timeFilter(created_at)

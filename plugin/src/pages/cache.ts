@@ -25,7 +25,7 @@ export function cachePage(datasourceUid: string): SceneAppPage {
         item(stat('Cache hit ratio (exact)', 'stat_hit_ratio', 'percentunit'), 120),
         item(stat('Cost saved', 'stat_cost_saved', 'currencyUSD'), 120)
       ),
-      item(timeseries('Hit ratio per day (hits / all calls)', 'hit_ratio', 'percentunit')),
+      item(timeseries('Hit ratio per day (hits / proxied calls)', 'hit_ratio', 'percentunit')),
       item(timeseries('Cost saved per day', 'cost_saved_daily', 'currencyUSD')),
     ]);
   return new SceneAppPage({
