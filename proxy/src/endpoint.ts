@@ -6,7 +6,22 @@ const ID_SEGMENT = /^(?:[a-z]+[-_])?[A-Za-z0-9]{16,}$|^\d+$|^[0-9a-f-]{32,36}$/;
  * routes group together instead of making one series per id.
  */
 export function endpointOf(path: string): string {
-  const clean = path.split('?')[0]!.replace(/^\/v1(?=\/|$)/, '');
+  const q = path.indexOf('?');
+  const bare = q < 0 ? path : path.slice(0, q);
+  let name = names.get(bare);
+  if (name === undefined) {
+    name = nameOf(bare);
+    // Paths with ids vary without bound; the memo is for the few hot ones.
+    if (names.size >= 10_000) names.clear();
+    names.set(bare, name);
+  }
+  return name;
+}
+
+const names = new Map<string, string>();
+
+function nameOf(path: string): string {
+  const clean = path.replace(/^\/v1(?=\/|$)/, '');
   const parts = clean
     .split('/')
     .filter(Boolean)

@@ -18,5 +18,15 @@ export function credentialOf(headers: { authorization?: string; 'api-key'?: stri
  */
 export function tenantOf(credential: string | undefined): string {
   if (!credential) return 'anonymous';
-  return `t_${createHash('sha256').update(credential).digest('hex').slice(0, 24)}`;
+  let tenant = tenants.get(credential);
+  if (tenant === undefined) {
+    tenant = `t_${createHash('sha256').update(credential).digest('hex').slice(0, 24)}`;
+    // A few thousand keys at most in practice; a flood of random keys only resets the memo.
+    if (tenants.size >= 10_000) tenants.clear();
+    tenants.set(credential, tenant);
+  }
+  return tenant;
 }
+
+/** Hashing every request's key again costs more than the rest of naming its call. */
+const tenants = new Map<string, string>();

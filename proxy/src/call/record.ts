@@ -69,17 +69,18 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     const m = deps.metrics;
     const endpoint = m.endpointLabel.of(row.endpoint);
     const modelLabel = m.modelLabel.of(row.model);
-    m.requests.inc({ endpoint, model: modelLabel, cache_status: row.cacheStatus, status: String(row.statusCode) });
+    m.requestsOf(endpoint, modelLabel, row.cacheStatus, String(row.statusCode)).inc();
     if (usage && usage.source !== 'none') {
-      m.tokens.inc({ endpoint, model: modelLabel, kind: 'prompt' }, usage.promptTokens);
-      m.tokens.inc({ endpoint, model: modelLabel, kind: 'completion' }, usage.completionTokens);
-      m.tokens.inc({ endpoint, model: modelLabel, kind: 'cached' }, usage.cachedTokens);
-      m.tokens.inc({ endpoint, model: modelLabel, kind: 'reasoning' }, usage.reasoningTokens);
+      const t = m.tokensOf(endpoint, modelLabel);
+      t.prompt.inc(usage.promptTokens);
+      t.completion.inc(usage.completionTokens);
+      t.cached.inc(usage.cachedTokens);
+      t.reasoning.inc(usage.reasoningTokens);
     }
     if (cost) m.costUsd.inc({ endpoint, model: modelLabel }, cost);
     if (row.costSavedUsd) m.savedUsd.inc({ endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
     if (cost === null) m.unknownModel.inc({ model: modelLabel });
-    if (row.upstreamMs !== null) m.upstreamSeconds.observe({ endpoint, stream: String(row.stream) }, row.upstreamMs / 1000);
+    if (row.upstreamMs !== null) m.upstreamSecondsOf(endpoint, String(row.stream)).observe(row.upstreamMs / 1000);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
   }

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, fetch as undiciFetch, type Dispatcher } from 'undici';
 
@@ -7,7 +8,8 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable;
-  signal?: AbortSignal;
+  /** An AbortSignal, or an EventEmitter that emits 'abort' (undici takes either). */
+  signal?: AbortSignal | EventEmitter;
 }
 
 export interface UpstreamClient {
