@@ -54,7 +54,7 @@ describe('persona and chat-stream endpoints: validation and call-log rows', () =
     expect(dup.body).toMatchObject({ fromCache: true, fromIdempotentCache: true });
 
     const [m] = await loggedRows(stack, 'request_id = $1', [miss.headers['x-tollgate-request-id']]);
-    expect(m).toMatchObject({ endpoint: 'personas.generate', cache_status: 'miss', status_code: 200, usage_source: 'reported' });
+    expect(m).toMatchObject({ endpoint: 'personas.generate', path: '/api/personas/generate', method: 'POST', cache_status: 'miss', status_code: 200, usage_source: 'reported' });
     expect(m!['tokens_prompt']).toBeGreaterThan(0);
     expect(m!['tokens_completion']).toBeGreaterThan(0);
     expect(m!['cost_usd']).toBeGreaterThan(0);

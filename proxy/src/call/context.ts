@@ -35,7 +35,8 @@ export interface CallContext {
  * routes name their endpoint (`personas.generate`) and have no upstream path.
  */
 export function openCall(req: IncomingMessage, res: ServerResponse | undefined, own?: { endpoint: string }): CallContext {
-  const path = req.url ?? '/';
+  // Inside express's /api router req.url lost its mount point; the row keeps the path as sent.
+  const path = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   const credential = credentialOf(req.headers as { authorization?: string; 'api-key'?: string });
   const ctx: CallContext = {
     requestId: randomUUID(),
