@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * `npm run bench` as users run it (the built entry point): it measures only the servers it
- * started, fails clearly otherwise, and leaves no embedded-Postgres folder behind.
+ * started, fails clearly otherwise, reports ratios computed from what it measured on all three
+ * targets, and leaves no embedded-Postgres folder behind. Small numbers: nothing here asserts on
+ * performance.
  */
 const BENCH = fileURLToPath(new URL('../proxy/dist/bench/main.js', import.meta.url));
 
@@ -37,50 +39,149 @@ async function occupy(): Promise<{ server: Server; port: number }> {
   return { server, port: (server.address() as { port: number }).port };
 }
 
+/** A fresh TMPDIR for one bench run, removed afterwards (the tests run concurrently: each has its own). */
+async function inTmp(fn: (tmp: string) => Promise<void>): Promise<void> {
+  if (!existsSync(BENCH)) throw new Error('proxy/dist/bench/main.js is missing: `npm test` builds it first (npm run build -w proxy)');
+  const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-test-'));
+  try {
+    await fn(tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// Concurrent: two of these wait several seconds each for Tollgate's embedded Postgres to start.
 describe('npm run bench (the built proxy/dist/bench/main.js)', () => {
-  let tmp: string;
-  beforeAll(() => {
-    if (!existsSync(BENCH)) throw new Error('proxy/dist/bench/main.js is missing: `npm test` builds it first (npm run build -w proxy)');
-  });
-  beforeEach(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-test-'));
-  });
-  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
-
-  it('exits 2 with one line per bad BENCH_ variable, before starting anything', async () => {
-    const r = await bench({ BENCH_REQUESTS: 'lots', BENCH_CONCURRENCY: '-4' }, tmp);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('BENCH_CONCURRENCY="-4": expected a positive integer');
-    expect(r.stderr).toContain('BENCH_REQUESTS="lots": expected a positive integer');
-    expect(readdirSync(tmp)).toEqual([]);
-  });
-
-  it.each([
-    ['BENCH_PROXY_PORT', 'the proxy (main.js)'],
-    ['BENCH_MOCK_PORT', 'the fake upstream (mock/main.js)'],
-  ])('refuses to measure another server on %s, and removes its data folder', async (variable, child) => {
-    const { server, port } = await occupy();
-    try {
-      const r = await bench({ [variable]: String(port), BENCH_REQUESTS: '20' }, tmp);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('EADDRINUSE');
-      expect(r.stderr).toContain(`bench: ${child} exited (exit code 1) before it was listening`);
-      expect(r.stdout).not.toContain('Tollgate bench:');
+  it.concurrent('exits 2 with one line per bad BENCH_ variable, before starting anything', () =>
+    inTmp(async (tmp) => {
+      const r = await bench({ BENCH_REQUESTS: 'lots', BENCH_CONCURRENCY: '-4' }, tmp);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('BENCH_CONCURRENCY="-4": expected a positive integer');
+      expect(r.stderr).toContain('BENCH_REQUESTS="lots": expected a positive integer');
       expect(readdirSync(tmp)).toEqual([]);
-    } finally {
-      server.close();
-    }
-  }, 90_000);
+    }),
+  );
 
-  it('runs on free ports it reports, and leaves no data folder behind', async () => {
-    const r = await bench({ BENCH_REQUESTS: '20', BENCH_CONCURRENCY: '2' }, tmp);
-    expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toContain('Tollgate bench: 20 requests per row, concurrency 2, logging on');
-    expect(r.stdout).toMatch(/\(fake upstream http:\/\/127\.0\.0\.1:\d+\/v1, proxy http:\/\/127\.0\.0\.1:\d+\/v1\)/);
-    // Every row measured without errors: "… | 0/0".
-    const rows = r.stdout.split('\n').filter((l) => / \| \d+\/\d+$/.test(l));
-    expect(rows).toHaveLength(5);
-    for (const row of rows) expect(row.endsWith(' | 0/0')).toBe(true);
-    expect(readdirSync(tmp)).toEqual([]);
-  }, 120_000);
+  it.concurrent.each([
+    ['BENCH_PROXY_PORT', 'the proxy (main.js)'],
+    ['BENCH_UPSTREAM_PORT', 'the bench upstream (bench/upstream.js)'],
+    ['BENCH_RAW_PORT', 'the raw pass-through (bench/rawPassthrough.js)'],
+  ])(
+    'refuses to measure another server on %s, and removes its data folder',
+    (variable, child) =>
+      inTmp(async (tmp) => {
+        const { server, port } = await occupy();
+        try {
+          const r = await bench({ [variable]: String(port), BENCH_REQUESTS: '20' }, tmp);
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain('EADDRINUSE');
+          expect(r.stderr).toContain(`bench: ${child} exited (exit code 1) before it was listening`);
+          expect(r.stdout).not.toContain('Tollgate bench');
+          expect(readdirSync(tmp)).toEqual([]);
+        } finally {
+          server.close();
+        }
+      }),
+    120_000,
+  );
+
+  it.concurrent(
+    'measures all three targets in every scenario, computes its ratios from those measurements, and leaves no data folder behind',
+    () =>
+      inTmp(async (tmp) => {
+        const json = join(tmp, 'bench.json');
+        const r = await bench(
+          {
+            BENCH_REQUESTS: '30',
+            BENCH_CONCURRENCY: '2',
+            BENCH_ROUNDS: '2',
+            BENCH_STREAMS: '20',
+            BENCH_SLOW_CHUNK_DELAY_MS: '10',
+            BENCH_JSON: json,
+          },
+          tmp,
+        );
+        expect([r.code, r.stderr]).toEqual([0, '']);
+        expect(r.stdout).toContain('concurrency 2, call logging and metrics on');
+        expect(r.stdout).toMatch(
+          /upstream http:\/\/127\.0\.0\.1:\d+\/v1 {2}raw pass-through http:\/\/127\.0\.0\.1:\d+\/v1 {2}Tollgate http:\/\/127\.0\.0\.1:\d+\/v1/,
+        );
+        expect(r.stdout).toMatch(
+          /chat, SSE stream: tollgate\/raw req\/s [\d.]+ \[[\d.]+\.\.[\d.]+\]; tollgate p99 \/ raw p99 [\d.]+x.*; TTFB overhead p50 [+-][\d.]+ ms/,
+        );
+        expect(r.stdout).not.toContain('FAILED');
+        // The data folder is gone; only the JSON results are left.
+        expect(readdirSync(tmp)).toEqual(['bench.json']);
+
+        const out = JSON.parse(readFileSync(json, 'utf8')) as BenchJson;
+        expect([out.ok, out.failures]).toEqual([true, []]);
+        expect(out.scenarios.map((s) => [s.id, Object.keys(s.targets)])).toEqual([
+          ['chat-json', ['direct', 'raw', 'tollgate']],
+          ['chat-sse', ['direct', 'raw', 'tollgate']],
+          ['cache-hit', ['raw', 'tollgate']],
+        ]);
+        for (const s of out.scenarios) {
+          expect(s.rounds).toHaveLength(2);
+          s.rounds.forEach((round, i) => {
+            for (const target of Object.keys(s.targets)) {
+              const t = round[target]!;
+              // Every measured request got a whole 2xx answer, from a real measurement.
+              expect([target, t.ok, t.errors, t.warmupErrors]).toEqual([target, 30, 0, 0]);
+              expect(t.rps).toBeGreaterThan(0);
+              expect(t.latency.p50).toBeGreaterThan(0);
+              expect(t.latency.p99).toBeGreaterThanOrEqual(t.latency.p50);
+            }
+            const { raw, tollgate } = round;
+            expect(s.ratios.rpsTollgateOverRaw.perRound[i]).toBe(tollgate!.rps / raw!.rps);
+            expect(s.ratios.p99TollgateOverRaw.perRound[i]).toBe(tollgate!.latency.p99 / raw!.latency.p99);
+            if (s.id === 'chat-sse') expect(s.ratios.ttfbP50OverheadMs!.perRound[i]).toBe(tollgate!.ttfb.p50 - raw!.ttfb.p50);
+            if (s.id === 'cache-hit') {
+              // Every measured answer a hit, none of them an upstream call.
+              expect(tollgate!.cache).toEqual({ HIT: 30 });
+            } else {
+              // Every call a miss: the upstream answered each warm-up and measured request itself.
+              expect(tollgate!.upstreamCalls).toBe(tollgate!.warmupRequests + tollgate!.ok);
+              expect(round.direct!.upstreamCalls).toBe(round.direct!.warmupRequests + 30);
+            }
+          });
+          const pr = s.ratios.rpsTollgateOverRaw.perRound;
+          expect(s.ratios.rpsTollgateOverRaw.median).toBeCloseTo((pr[0]! + pr[1]!) / 2, 12);
+        }
+        expect(out.slowStreams!.map((x) => [x.target, x.streams, x.completed, x.failed])).toEqual([
+          ['raw', 20, 20, 0],
+          ['tollgate', 20, 20, 0],
+        ]);
+        expect(out.slowStreams![1]!.rssPeakSampledMb).toBeGreaterThan(0);
+        if (out.callLog.written !== null) expect(out.callLog.written).toBeGreaterThanOrEqual(out.callLog.expected);
+      }),
+    120_000,
+  );
 });
+
+interface Measured {
+  ok: number;
+  errors: number;
+  warmupErrors: number;
+  warmupRequests: number;
+  rps: number;
+  upstreamCalls: number;
+  latency: { p50: number; p99: number };
+  ttfb: { p50: number; p99: number };
+  cache: Record<string, number>;
+}
+interface Spread {
+  median: number;
+  perRound: number[];
+}
+interface BenchJson {
+  ok: boolean;
+  failures: string[];
+  scenarios: Array<{
+    id: string;
+    targets: Record<string, unknown>;
+    rounds: Array<Record<string, Measured | undefined>>;
+    ratios: { rpsTollgateOverRaw: Spread; p99TollgateOverRaw: Spread; ttfbP50OverheadMs?: Spread };
+  }>;
+  slowStreams: Array<{ target: string; streams: number; completed: number; failed: number; rssPeakSampledMb?: number }> | null;
+  callLog: { expected: number; written: number | null };
+}
