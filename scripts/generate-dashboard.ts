@@ -39,11 +39,11 @@ const STATS: PanelSpec[] = [
 ];
 
 const PANELS: PanelSpec[] = [
-  { title: 'Daily OpenAI cost by endpoint (UTC days)', type: 'timeseries', query: 'panel1_daily_cost_by_endpoint', format: 'time_series', unit: 'currencyUSD', displayName: '${__field.labels.endpoint}', gridPos: { x: 0, y: 4, w: 12, h: 8 } },
-  { title: 'Persona cache growth (new entries per UTC day)', type: 'barchart', query: 'panel2_persona_cache_growth', format: 'table', unit: 'short', gridPos: { x: 12, y: 4, w: 12, h: 8 }, options: { xField: 'time' } },
-  { title: 'Idempotent requests (stored per UTC day)', type: 'timeseries', query: 'panel3_idempotent_requests', format: 'time_series', unit: 'short', gridPos: { x: 0, y: 12, w: 12, h: 8 } },
-  { title: 'Model cost breakdown (all time)', type: 'piechart', query: 'panel4_model_cost_breakdown', format: 'table', unit: 'currencyUSD', gridPos: { x: 12, y: 12, w: 6, h: 8 }, options: { reduceOptions: { values: true, calcs: [] } } },
-  { title: 'Persona cache hit ratio (approximate)', type: 'stat', query: 'panel5_persona_hit_ratio_approx', format: 'table', unit: 'percentunit', gridPos: { x: 18, y: 12, w: 6, h: 8 }, description: 'Design note formula: 1 - unique persona sets / persona calls. The exact ratio is in the stat row.', options: { reduceOptions: { fields: '/^cache_hit_ratio$/', values: false, calcs: ['lastNotNull'] } } },
+  { title: 'Daily OpenAI cost by endpoint (UTC days)', type: 'timeseries', query: 'costs_daily_by_endpoint', format: 'time_series', unit: 'currencyUSD', gridPos: { x: 0, y: 4, w: 12, h: 8 } },
+  { title: 'Persona cache growth (new entries per UTC day)', type: 'barchart', query: 'persona_cache_daily', format: 'table', unit: 'short', gridPos: { x: 12, y: 4, w: 12, h: 8 }, options: { xField: 'time' } },
+  { title: 'Idempotent requests (stored per UTC day)', type: 'timeseries', query: 'stored_responses_daily', format: 'time_series', unit: 'short', gridPos: { x: 0, y: 12, w: 12, h: 8 } },
+  { title: 'Model cost breakdown', type: 'piechart', query: 'cost_by_model', format: 'table', unit: 'currencyUSD', gridPos: { x: 12, y: 12, w: 6, h: 8 }, options: { reduceOptions: { values: true, calcs: [] } } },
+  { title: 'Persona cache hit ratio (approximate)', type: 'stat', query: 'persona_hit_ratio', format: 'table', unit: 'percentunit', gridPos: { x: 18, y: 12, w: 6, h: 8 }, description: 'Design note formula: 1 - unique persona sets / persona calls. The exact ratio is in the stat row.', options: { reduceOptions: { fields: '/^cache_hit_ratio$/', values: false, calcs: ['lastNotNull'] } } },
 ];
 
 function multiVariable(name: string, label: string): Record<string, unknown> {

@@ -73,6 +73,10 @@ async function main(): Promise<void> {
     drill_endpoint: { value: 'embeddings' },
     drill_model: { value: 'text-embedding-3-small' },
     call_id: { value: (await c.query('SELECT id::text FROM openai_call_log LIMIT 1')).rows[0].id as string },
+    // The Tenants page's drill-down and attribution filters ("All": the custom all value).
+    drill_tenant: { value: (await c.query('SELECT tenant FROM openai_call_log LIMIT 1')).rows[0].tenant as string },
+    app_user: { value: [], multi: true, includeAll: true, all: true, allValue: "'__all'" },
+    tag: { value: [], multi: true, includeAll: true, all: true, allValue: "'__all'" },
   };
   const range = { from: new Date(Date.now() - 30 * 86_400_000), to: new Date() };
   const only = process.argv.slice(2);

@@ -1,12 +1,9 @@
--- Costs page: cost per UTC day and endpoint, with the page's filters.
+-- Cost per UTC day and endpoint, with the page's filters (Overview and Costs).
 SELECT
-  $__timeGroupAlias(created_at, '1d'),
+  $__timeGroupAlias(bucket, '1d'),
   endpoint AS metric,
-  SUM(cost_usd)::float8 AS cost_usd
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  (CASE WHEN SUM(cost_rows) <> 0 THEN SUM(cost_e10) * 1e-10 END)::float8 AS cost_usd
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant])
 GROUP BY 1, 2
+HAVING SUM(calls) <> 0
 ORDER BY 1, 2;

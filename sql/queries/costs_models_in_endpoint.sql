@@ -1,17 +1,16 @@
 -- Costs drill-down, one endpoint: one row per model. Calls, cost and tokens count every row, apps'
 -- own (cache_status 'external') included; the hit ratio is over the proxy's calls only (NULL for a
--- model only apps logged).
+-- model only apps logged). The filter bar's model and tenant apply; its endpoint selection empties
+-- the table unless it includes this endpoint.
 SELECT
   model,
-  COUNT(*) AS calls,
-  COALESCE(SUM(cost_usd), 0)::float8 AS cost_usd,
-  COALESCE(SUM(tokens_prompt), 0) AS tokens_prompt,
-  COALESCE(SUM(tokens_completion), 0) AS tokens_completion,
-  (COUNT(*) FILTER (WHERE cache_status = 'hit'))::float8
-    / NULLIF(COUNT(*) FILTER (WHERE cache_status <> 'external'), 0) AS hit_ratio
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND endpoint = '${drill_endpoint}'
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  SUM(calls) AS calls,
+  COALESCE(SUM(cost_e10) * 1e-10, 0)::float8 AS cost_usd,
+  SUM(tokens_prompt) AS tokens_prompt,
+  SUM(tokens_completion) AS tokens_completion,
+  SUM(hits)::float8 / NULLIF(SUM(calls_proxy), 0) AS hit_ratio
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY['${drill_endpoint}'], ARRAY[$model], ARRAY[$tenant])
+WHERE ('__all' IN ($endpoint) OR '${drill_endpoint}' IN ($endpoint))
 GROUP BY model
+HAVING SUM(calls) <> 0
 ORDER BY cost_usd DESC, model;

@@ -1,14 +1,10 @@
 -- Idempotency page: replays and coalesced requests per endpoint, with what they saved.
 SELECT
   endpoint,
-  COUNT(*) FILTER (WHERE cache_status = 'idempotent_replay') AS replays,
-  COUNT(*) FILTER (WHERE cache_status = 'coalesced') AS coalesced,
-  COALESCE(SUM(cost_saved_usd), 0)::float8 AS saved_usd
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND cache_status IN ('idempotent_replay', 'coalesced')
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  SUM(replays) AS replays,
+  SUM(coalesced) AS coalesced,
+  COALESCE((COALESCE(SUM(saved_replay_e10), 0) + COALESCE(SUM(saved_coal_e10), 0)) * 1e-10, 0)::float8 AS saved_usd
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant])
 GROUP BY endpoint
-ORDER BY COUNT(*) DESC, endpoint;
+HAVING SUM(replays) + SUM(coalesced) <> 0
+ORDER BY SUM(replays) + SUM(coalesced) DESC, endpoint;

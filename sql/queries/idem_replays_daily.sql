@@ -1,13 +1,10 @@
 -- Idempotency page: replays of a stored response and coalesced duplicates, per UTC day.
-SELECT
-  $__timeGroupAlias(created_at, '1d'),
-  cache_status AS metric,
-  COUNT(*) AS requests
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND cache_status IN ('idempotent_replay', 'coalesced')
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+SELECT time, metric, SUM(requests) AS requests
+FROM (
+  SELECT $__timeGroup(bucket, '1d') AS time, kind.metric, kind.requests
+  FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant]) f
+  CROSS JOIN LATERAL (VALUES ('idempotent_replay', f.replays), ('coalesced', f.coalesced)) AS kind (metric, requests)
+) s
 GROUP BY 1, 2
+HAVING SUM(requests) <> 0
 ORDER BY 1, 2;

@@ -1,8 +1,4 @@
 -- Overview stat: calls logged in range, the proxy's and those apps log themselves
 -- (cache_status 'external').
-SELECT COUNT(*) AS calls
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant));
+SELECT COALESCE(SUM(calls), 0) AS calls
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant]);

@@ -1,10 +1,6 @@
 -- Overview stat: what the response/persona cache and idempotent replays saved, by kind.
 SELECT
-  COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status = 'hit'), 0)::float8 AS saved_by_cache_usd,
-  COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status IN ('idempotent_replay', 'coalesced')), 0)::float8
+  COALESCE(SUM(saved_hit_e10) * 1e-10, 0)::float8 AS saved_by_cache_usd,
+  COALESCE((COALESCE(SUM(saved_replay_e10), 0) + COALESCE(SUM(saved_coal_e10), 0)) * 1e-10, 0)::float8
     AS saved_by_idempotency_usd
-FROM openai_call_log
-WHERE $__timeFilter(created_at)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant));
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant]);

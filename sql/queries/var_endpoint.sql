@@ -1,10 +1,5 @@
--- Values of the endpoint variable (distinct values in the whole log). A recursive skip scan over the
--- (endpoint, created_at) index reads one index entry per value, where SELECT DISTINCT scans the log.
-WITH RECURSIVE v AS (
-  (SELECT endpoint FROM openai_call_log ORDER BY endpoint LIMIT 1)
-  UNION ALL
-  SELECT (SELECT endpoint FROM openai_call_log WHERE endpoint > v.endpoint ORDER BY endpoint LIMIT 1)
-  FROM v
-  WHERE v.endpoint IS NOT NULL
-)
-SELECT endpoint AS __text, endpoint AS __value FROM v WHERE endpoint IS NOT NULL ORDER BY 1;
+-- Values of the endpoint variable: the endpoints with calls in the time range (rollups, see
+-- call_log_facts in migration 011).
+SELECT DISTINCT endpoint AS __text, endpoint AS __value
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY['__all'], ARRAY['__all'], ARRAY['__all'])
+ORDER BY 1;

@@ -1,10 +1,4 @@
--- Values of the model variable (distinct values in the whole log). A recursive skip scan over the
--- (model, created_at) index reads one index entry per value, where SELECT DISTINCT scans the log.
-WITH RECURSIVE v AS (
-  (SELECT model FROM openai_call_log ORDER BY model LIMIT 1)
-  UNION ALL
-  SELECT (SELECT model FROM openai_call_log WHERE model > v.model ORDER BY model LIMIT 1)
-  FROM v
-  WHERE v.model IS NOT NULL
-)
-SELECT model AS __text, model AS __value FROM v WHERE model IS NOT NULL ORDER BY 1;
+-- Values of the model variable: the models with calls in the time range at the selected endpoints.
+SELECT DISTINCT model AS __text, model AS __value
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY['__all'], ARRAY['__all'])
+ORDER BY 1;

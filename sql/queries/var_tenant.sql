@@ -1,10 +1,5 @@
--- Values of the tenant variable (distinct values in the whole log). A recursive skip scan over the
--- (tenant, created_at) index reads one index entry per value, where SELECT DISTINCT scans the log.
-WITH RECURSIVE v AS (
-  (SELECT tenant FROM openai_call_log ORDER BY tenant LIMIT 1)
-  UNION ALL
-  SELECT (SELECT tenant FROM openai_call_log WHERE tenant > v.tenant ORDER BY tenant LIMIT 1)
-  FROM v
-  WHERE v.tenant IS NOT NULL
-)
-SELECT tenant AS __text, tenant AS __value FROM v WHERE tenant IS NOT NULL ORDER BY 1;
+-- Values of the tenant variable: the tenants with calls in the time range at the selected
+-- endpoints and models ('__each' asks call_log_facts for the per-tenant rollup rows).
+SELECT DISTINCT tenant AS __text, tenant AS __value
+FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY['__each'])
+ORDER BY 1;

@@ -8,10 +8,10 @@ describe('provisioned dashboard', () => {
     expect(readFileSync(DASHBOARD_PATH, 'utf8')).toBe(dashboardJson());
   });
 
-  it("carries the design note's five panels with their query files' text", () => {
+  it("carries the design note's five panels, on the fast filtered queries, with their files' text", () => {
     const panels = buildDashboard().panels as Array<{ targets: Array<{ rawSql: string }> }>;
     const sqls = panels.map((p) => p.targets[0]?.rawSql);
-    for (const name of ['panel1_daily_cost_by_endpoint', 'panel2_persona_cache_growth', 'panel3_idempotent_requests', 'panel4_model_cost_breakdown', 'panel5_persona_hit_ratio_approx', 'stat_hit_ratio']) {
+    for (const name of ['costs_daily_by_endpoint', 'persona_cache_daily', 'stored_responses_daily', 'cost_by_model', 'persona_hit_ratio', 'stat_hit_ratio']) {
       expect(sqls).toContain(readQuery(name));
     }
     expect(panels).toHaveLength(9);
@@ -27,6 +27,7 @@ describe('provisioned dashboard', () => {
       expect(v.datasource).toEqual({ type: 'grafana-postgresql-datasource', uid: '${ds}' });
     }
     expect(ALL_VALUE).toBe("'__all'");
-    expect(readQuery('stat_calls')).toContain(`(${ALL_VALUE} IN ($endpoint) OR endpoint IN ($endpoint))`);
+    expect(readQuery('stat_calls')).toContain('ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant]');
+    expect(readQuery('costs_calls')).toContain(`(${ALL_VALUE} IN ($tenant) OR tenant IN ($tenant))`);
   });
 });

@@ -93,6 +93,7 @@ const ALL_VARS: Record<string, Variable> = {
   tenant: allSelected(TENANTS),
 };
 
+const ROLLUP_TABLES = ['call_log_pending', 'call_log_hourly', 'call_log_daily'];
 let pool: pg.Pool;
 let client: pg.PoolClient;
 let schema: string;
@@ -102,7 +103,7 @@ const personaAgesHours = [2, 3, 30, 50, 100, 24 * 10, 24 * 40, 24 * 400];
 const requestAgesHours = [1, 26, 24 * 5, 24 * 29, 24 * 31];
 
 /** Every variable a query may use, drill-down ones included. */
-const drillVars = () => ({ ...ALL_VARS, drill_endpoint: { value: 'embeddings' }, drill_model: { value: 'text-embedding-3-small' }, call_id: { value: uuid(1) } });
+const drillVars = () => ({ ...ALL_VARS, drill_endpoint: { value: 'embeddings' }, drill_model: { value: 'text-embedding-3-small' }, call_id: { value: uuid(1) }, drill_tenant: { value: 't-a' }, app_user: allSelected(['alice']), tag: allSelected(['team:a']) });
 
 async function run(name: string, variables: Record<string, Variable> = ALL_VARS): Promise<Record<string, unknown>[]> {
   const sql = expandQuery(readQuery(name), { range: RANGE, variables });
@@ -114,11 +115,18 @@ beforeAll(async () => {
   client = await pool.connect();
   schema = `sqltest_${randomBytes(4).toString('hex')}`;
   await client.query(`CREATE SCHEMA ${schema}`);
-  for (const t of ['openai_call_log', 'persona_cache', 'request_log', 'response_cache']) {
+  for (const t of ['openai_call_log', 'persona_cache', 'request_log', 'response_cache', 'tenant_names', ...ROLLUP_TABLES]) {
     await client.query(`CREATE TABLE ${schema}.${t} (LIKE public.${t} INCLUDING ALL)`);
   }
-  // pg_catalog stays first implicitly; public is left out so only our tables are found.
-  await client.query(`SET search_path TO ${schema}`);
+  // The call log's rollup triggers (migrations 011, 015), on this schema's copy of the log.
+  for (const t of (await client.query(
+    `SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = 'public.openai_call_log'::regclass AND NOT tgisinternal`,
+  )).rows as Array<{ def: string }>) {
+    await client.query(t.def.replace(' ON public.openai_call_log ', ` ON ${schema}.openai_call_log `));
+  }
+  // pg_catalog stays first implicitly; our tables are found before public's, and public's functions
+  // (call_log_facts, the triggers' functions) after them, reading our tables too.
+  await client.query(`SET search_path TO ${schema}, public`);
   await client.query(`SET TIME ZONE 'UTC'`);
 
   for (const c of allCalls) {
@@ -156,9 +164,14 @@ beforeAll(async () => {
       [`rh-${i}`, at],
     );
   }
+  // Most deltas folded into the rollups, the last ones left pending: panels must add both.
+  await client.query('SELECT tollgate_call_log_fold(40)');
   await client.query(
     `INSERT INTO response_cache (tenant, cache_key, path, endpoint, model, status_code, response_json, cost_usd, expires_at, hit_count)
      VALUES ('t-b', 'ck-1', '/v1/embeddings', 'embeddings', 'text-embedding-3-small', 200, '{}', 0.5, now(), 100)`,
+  );
+  // Created in range (the Cache page's top entries are those of the time range).
+  await client.query(`UPDATE response_cache SET created_at = '2001-03-10T00:00:00Z'`
   );
 });
 
@@ -312,12 +325,13 @@ describe('sql/queries on real Postgres', () => {
       tenant: allSelected([]),
     };
     const sql = expandQuery(readQuery('stat_calls'), { range: RANGE, variables: noOptions });
-    expect(sql).toContain("('__all' IN ('__all') OR endpoint IN ('__all'))");
+    expect(sql).toContain("ARRAY['__all'], ARRAY['__all'], ARRAY['__all']");
     const [calls] = await run('stat_calls', noOptions);
     expect(Number(calls?.calls)).toBe(inRange.length);
     // Without a custom all value Grafana would send the empty option list as `IN ()`: invalid SQL.
     const listAll = { ...ALL_VARS, endpoint: { ...all([]), all: true } };
-    await expect(run('stat_calls', listAll)).rejects.toThrow(/syntax error/);
+    await expect(run('stat_calls', listAll)).rejects.toThrow(/syntax error|cannot determine type of empty array/);
+    await expect(run('cache_top_entries', listAll)).rejects.toThrow(/syntax error/);
   });
 
   it('every filter variable is guarded by the all value, and selections narrow like IN', async () => {
@@ -325,8 +339,11 @@ describe('sql/queries on real Postgres', () => {
       const text = readQuery(name);
       for (const v of ['endpoint', 'model', 'tenant']) {
         const uses = text.split(`($${v})`).length - 1;
-        const guarded = text.split(`('__all' IN ($${v}) OR ${v} IN ($${v}))`).length - 1;
-        expect([name, v, uses]).toEqual([name, v, 2 * guarded]);
+        // `col IN ($v)`, or a constant column in the selection (persona entries are personas.generate's,
+        // a drill-down's endpoint and model are fixed); call_log_facts takes the selection as ARRAY[$v].
+        const guarded = [...text.matchAll(new RegExp(`\\('__all' IN \\(\\$${v}\\) OR (${v}|'[^']+') IN \\(\\$${v}\\)\\)`, 'g'))].length;
+        const only = text.split(`AND '__all' IN ($${v})`).length - 1;
+        expect([name, v, uses]).toEqual([name, v, 2 * guarded + only]);
       }
       // Macros and variables stay out of comments: Grafana versions differ on stripping them first.
       const comments = text.match(/--[^\n]*/g) ?? [];
@@ -404,5 +421,126 @@ describe('the Grafana role (migrations 003 and 007)', () => {
       await expectDenied(c, 'SELECT count(*) FROM public.inflight_request');
       await expectDenied(c, `DELETE FROM public.persona_cache WHERE input_hash = 'none'`);
     });
+  });
+});
+
+describe('rollups (migration 011): panels over call_log_facts equal the raw rows', () => {
+  // The sums every panel takes from call_log_facts, per UTC day and dimension, against the same sums
+  // computed from the raw rows; costs as exact NUMERIC text, so a lost 1e-10 USD fails.
+  const FACTS = `SELECT floor(extract(epoch FROM bucket) / 86400) AS day, endpoint, model,
+      SUM(calls) AS calls, SUM(calls_proxy) AS proxied, SUM(hits) AS hits, SUM(replays) AS replays, SUM(coalesced) AS coalesced,
+      (CASE WHEN SUM(cost_rows) <> 0 THEN SUM(cost_e10) * 1e-10 END)::numeric(30,10)::text AS cost,
+      (SUM(saved_e10) * 1e-10)::numeric(30,10)::text AS saved,
+      (CASE WHEN SUM(saved_hit_rows) <> 0 THEN SUM(saved_hit_e10) * 1e-10 END)::numeric(30,10)::text AS saved_hit, SUM(tokens_prompt) AS tp, SUM(tokens_completion) AS tc
+    FROM call_log_facts($1, $2, $3, $4, $5) GROUP BY 1, 2, 3 HAVING SUM(calls) <> 0 ORDER BY 1, 2, 3`;
+  const RAW = `SELECT floor(extract(epoch FROM created_at) / 86400) AS day, endpoint, model,
+      COUNT(*) AS calls, COUNT(*) FILTER (WHERE cache_status <> 'external') AS proxied,
+      COUNT(*) FILTER (WHERE cache_status = 'hit') AS hits, COUNT(*) FILTER (WHERE cache_status = 'idempotent_replay') AS replays,
+      COUNT(*) FILTER (WHERE cache_status = 'coalesced') AS coalesced,
+      SUM(cost_usd)::numeric(30,10)::text AS cost, COALESCE(SUM(cost_saved_usd), 0)::numeric(30,10)::text AS saved,
+      (SUM(cost_saved_usd) FILTER (WHERE cache_status = 'hit'))::numeric(30,10)::text AS saved_hit,
+      COALESCE(SUM(tokens_prompt), 0) AS tp, COALESCE(SUM(tokens_completion), 0) AS tc
+    FROM openai_call_log WHERE created_at BETWEEN $1 AND $2
+      AND ('__all' = ANY ($3) OR endpoint = ANY ($3)) AND ('__all' = ANY ($4) OR model = ANY ($4))
+      AND ('__all' = ANY ($5) OR tenant = ANY ($5))
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+  const T0 = Date.parse('2002-06-10T00:00:00Z');
+  const H = 3_600_000;
+
+  async function write(n: number, seed: number, at: (i: number) => number): Promise<void> {
+    const rows = Array.from({ length: n }, (_, i) => {
+      const k = seed * 1000 + i;
+      return {
+        endpoint: ['chat.completions', 'embeddings', 'responses'][k % 3], model: ['m1', 'm2'][k % 2],
+        tokens_prompt: k % 5 === 0 ? null : k, tokens_completion: 7, cost_usd: k % 4 === 0 ? null : (k * 0.0000000123).toFixed(10),
+        created_at: new Date(at(i)).toISOString(), request_id: `rx-${k}`, tenant: ['t-x', 't-y', 't-z'][k % 3 === 0 ? 0 : k % 7 % 3],
+        status_code: 200, cache_status: ['miss', 'hit', 'idempotent_replay', 'coalesced', 'bypass'][k % 5],
+        cost_saved_usd: k % 5 === 1 ? (k % 3 === 0 ? null : '0.0012345678') : '0',
+      };
+    });
+    // The proxy's writer: one statement per batch, json_populate_recordset, ON CONFLICT DO NOTHING.
+    await client.query(
+      `INSERT INTO openai_call_log (endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at, request_id, tenant,
+         status_code, cache_status, cost_saved_usd)
+       SELECT endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at, request_id, tenant, status_code,
+              cache_status, cost_saved_usd FROM json_populate_recordset(NULL::openai_call_log, $1::json) ON CONFLICT DO NOTHING`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  async function expectExact(from: number, to: number, e = ['__all'], m = ['__all'], t = ['__all']): Promise<void> {
+    const params = [new Date(from), new Date(to), e, m, t];
+    const facts = (await client.query(FACTS, params)).rows;
+    const raw = (await client.query(RAW, params)).rows;
+    expect([new Date(from).toISOString(), new Date(to).toISOString(), e, m, t, facts]).toEqual([new Date(from).toISOString(), new Date(to).toISOString(), e, m, t, raw]);
+  }
+
+  it('for any range and filter, with folded, pending, late, deleted, replayed and five-column rows', async () => {
+    await client.query(`DELETE FROM openai_call_log WHERE created_at >= '2002-01-01'`);
+    await write(300, 1, (i) => T0 + i * 11 * 60_000 + 1234); // ~2.3 days, every 11 minutes
+    await client.query('SELECT tollgate_call_log_fold(1000000)');
+    await write(120, 2, (i) => T0 + 30 * H + i * 7 * 60_000); // a second batch, still pending
+    await write(50, 3, (i) => T0 + 2 * H + i * 60_000); // rows hours late, into folded hours
+    await write(300, 1, (i) => T0 + i * 11 * 60_000 + 1234); // a replayed batch: skipped by the unique key
+    await client.query(`INSERT INTO openai_call_log (endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at)
+                        VALUES ('embeddings', 'm1', 3, 0, 0.0000000001, '2002-06-10T05:30:00Z')`); // the design note's insert
+    await client.query(`DELETE FROM openai_call_log WHERE request_id LIKE 'rx-10%'`); // a backfill replacing its rows
+    await client.query(`UPDATE openai_call_log SET tenant = 't-y' WHERE request_id LIKE 'rx-20%'`);
+    await client.query('SELECT tollgate_call_log_fold(7)'); // some of those folded, the rest pending
+    expect(Number((await client.query('SELECT count(*) AS n FROM call_log_pending')).rows[0].n)).toBeGreaterThan(0);
+
+    const ranges: Array<[number, number]> = [
+      [T0 - 86_400_000, T0 + 4 * 86_400_000], // whole days
+      [T0 + 37 * 60_000 + 17, T0 + 2 * 86_400_000 + 5 * H + 59 * 60_000], // partial hours at both ends
+      [T0 + 3 * H + 10 * 60_000, T0 + 3 * H + 50 * 60_000], // inside one hour
+      [T0 + 3 * H, T0 + 4 * H], // exactly one hour, both ends on the hour
+      [T0 + 23 * H + 1, T0 + 49 * H - 1], // hours and days crossing midnight
+    ];
+    for (const [from, to] of ranges) {
+      await expectExact(from, to);
+      await expectExact(from, to, ['embeddings', 'responses'], ['__all'], ['t-y']);
+      await expectExact(from, to, ['__all'], ['m2'], ['t-x', 't-z']);
+    }
+    // Everything folded: still the same numbers.
+    await client.query('SELECT tollgate_call_log_fold(1000000)');
+    expect(Number((await client.query('SELECT count(*) AS n FROM call_log_pending')).rows[0].n)).toBe(0);
+    for (const [from, to] of ranges) await expectExact(from, to, ['__all'], ['m1'], ['__all']);
+    await client.query(`DELETE FROM openai_call_log WHERE created_at >= '2002-01-01'`);
+    await client.query('SELECT tollgate_call_log_fold(1000000)');
+  });
+
+  it("the design note's raw panels 1 and 4 and their fast, filtered replacements agree", async () => {
+    const p1 = await run('panel1_daily_cost_by_endpoint');
+    const fast1 = await run('costs_daily_by_endpoint');
+    expect(fast1.map((r) => [Number(r.time), r.metric, Number(r.cost_usd)])).toEqual(p1.map((r) => [Number(r.time), r.endpoint, Number(r.value)]));
+    const p4 = await run('panel4_model_cost_breakdown');
+    const all = await run('cost_by_model', ALL_VARS);
+    // panel 4 is all time: the two calls outside the range are chat.completions / gpt-4o with a cost of 5 each.
+    const byModel = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(all.map((r) => [r.model, Number(r.total_cost_usd) + (r.model === 'gpt-4o' ? 10 : 0)]).sort(byModel)).toEqual(
+      p4.map((r) => [r.model, expect.closeTo(Number(r.total_cost_usd), 10)]).sort(byModel),
+    );
+  });
+
+  it('each filter of the bar acts on every panel under it', async () => {
+    const own = ['stat_total_cost', 'stat_calls', 'stat_cost_saved', 'costs_daily_by_endpoint', 'costs_by_endpoint', 'cost_by_model',
+      'hit_ratio', 'cost_saved_daily', 'idem_replays_daily', 'idem_replays_by_endpoint', 'costs_models_in_endpoint', 'costs_calls',
+      'persona_cache_daily', 'persona_cache_entries', 'persona_cache_age_buckets', 'persona_hit_ratio', 'stored_responses_daily',
+      'stored_responses_total', 'cache_top_entries', 'var_model', 'var_tenant'];
+    const drill = { drill_endpoint: { value: 'personas.generate' }, drill_model: { value: 'gpt-4o-mini' } };
+    for (const name of own) {
+      const base = JSON.stringify(await run(name, { ...ALL_VARS, ...drill }));
+      const changed: string[] = [];
+      for (const v of ['endpoint', 'model', 'tenant']) {
+        if (!readQuery(name).includes(`$${v}`)) continue;
+        const none = JSON.stringify(await run(name, { ...ALL_VARS, ...drill, [v]: all(['no-such-value']) }));
+        if (none !== base) changed.push(v);
+      }
+      const vars = name === 'var_model' ? ['endpoint'] : name === 'var_tenant' ? ['endpoint', 'model'] : ['endpoint', 'model', 'tenant'];
+      expect([name, changed]).toEqual([name, vars]);
+      // And the time range: a range with no rows changes it too.
+      const empty = expandQuery(readQuery(name), { range: { from: new Date('1990-01-01T00:00:00Z'), to: new Date('1990-01-02T00:00:00Z') }, variables: { ...ALL_VARS, ...drill } });
+      expect([name, JSON.stringify((await client.query(empty)).rows) !== base]).toEqual([name, true]);
+    }
   });
 });

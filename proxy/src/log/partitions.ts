@@ -1,0 +1,84 @@
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Call-log maintenance (migrations 011 and 015), off the response path:
+ * - folds the rollup deltas the call log's trigger appends (call_log_pending) into the hourly and
+ *   daily rollups, often, so panels read few pending rows (they are exact either way);
+ * - creates the day partitions a week ahead, and with a retention drops the partitions whose rows
+ *   are all older than it (the rollups keep their numbers).
+ * Every replica may run it: the fold takes turns under an advisory lock, partition creation is
+ * idempotent. A failure is logged and retried at the next tick; it never touches a call-log row.
+ */
+export interface CallLogMaintenanceOptions {
+  /** How often pending deltas are folded (ms). */
+  foldIntervalMs: number;
+  /** How often partitions are created ahead and dropped past retention (ms). */
+  partitionIntervalMs: number;
+  /** Days of raw rows kept; 0 keeps them all. */
+  retentionDays: number;
+  /** Day partitions created ahead of today. */
+  daysAhead?: number;
+}
+
+/** Folds every pending delta (in bounded steps); returns how many delta rows were folded. */
+export async function foldCallLog(pool: Pool, step = 100_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ n: string }>('SELECT tollgate_call_log_fold($1) AS n', [step]);
+    const n = Number(rows[0]?.n ?? 0);
+    total += n;
+    if (n < step) return total;
+  }
+}
+
+export async function maintainPartitions(
+  pool: Pool,
+  retentionDays: number,
+  daysAhead = 7,
+): Promise<{ created: string[]; dropped: string[] }> {
+  const client = await pool.connect();
+  try {
+    // Attaching and detaching take a short lock on the log: never queue behind a long query.
+    await client.query("SET lock_timeout = '2s'");
+    const { rows } = await client.query<{ created: string[]; dropped: string[] }>(
+      'SELECT created, dropped FROM tollgate_call_log_maintain($1, $2)',
+      [daysAhead, retentionDays],
+    );
+    return rows[0] ?? { created: [], dropped: [] };
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => undefined);
+    client.release();
+  }
+}
+
+/** Starts both loops (timers unref'd; partitions right away, then every interval). Returns stop. */
+export function startCallLogMaintenance(pool: Pool, opts: CallLogMaintenanceOptions, logger?: Logger): () => void {
+  const loop = (name: string, intervalMs: number, run: () => Promise<void>, now: boolean): NodeJS.Timeout => {
+    let running = false;
+    const tick = (): void => {
+      if (running) return;
+      running = true;
+      run()
+        .catch((err: unknown) => logger?.warn({ err: (err as Error).message }, `call log ${name} failed; retrying later`))
+        .finally(() => {
+          running = false;
+        });
+    };
+    if (now) tick();
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    return timer;
+  };
+  const fold = loop('rollup fold', opts.foldIntervalMs, async () => {
+    await foldCallLog(pool);
+  }, false);
+  const partitions = loop('partition maintenance', opts.partitionIntervalMs, async () => {
+    const r = await maintainPartitions(pool, opts.retentionDays, opts.daysAhead);
+    if (r.created.length || r.dropped.length) logger?.info(r, 'call log partitions maintained');
+  }, true);
+  return () => {
+    clearInterval(fold);
+    clearInterval(partitions);
+  };
+}

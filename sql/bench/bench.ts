@@ -1,0 +1,194 @@
+/**
+ * `npm run bench:sql [-- --rows 1000000] [--keep] [--reuse] [--db name] [--queries a,b]`: the call log at scale.
+ * Creates the database tollgate_bench next to BENCH_DATABASE_URL's (default
+ * postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads N calls (10 M by default) over
+ * 90 days with one set-based INSERT ... SELECT generate_series (8 endpoints, 14 models tied to
+ * them, 50 tenants with skewed traffic, the caches' rows alongside), folds the rollups, then:
+ *   - runs every sql/queries file expanded with Grafana's macros for 24 h / 7 d / 30 d / 90 d
+ *     ranges ending now (all variables on All, then one tenant and one model selected), best of 3;
+ *   - opens the Overview: all its queries at once on separate connections, best of 3;
+ *   - measures call-log inserts the way the proxy writes them (json_populate_recordset batches of
+ *     500, ON CONFLICT DO NOTHING, one connection) on top of the N rows;
+ *   - prints the table and the sizes. The database is dropped at the end unless --keep.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { migrate } from '../../proxy/src/db/migrate.js';
+import { foldCallLog } from '../../proxy/src/log/partitions.js';
+import { expandQuery, type Variable } from '../grafana-macros.js';
+import { queryNames, readQuery } from '../queries.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ROWS = Number(flag('rows') ?? 10_000_000);
+const KEEP = args.includes('--keep');
+const REUSE = args.includes('--reuse');
+const DB = flag('db') ?? 'tollgate_bench';
+/** --queries a,b: only these sql/queries files (default: all). */
+const ONLY = flag('queries')?.split(',');
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The Overview page's queries (plugin/src/pages/overview.ts). */
+export const OVERVIEW = [
+  'stat_total_cost', 'stat_calls', 'stat_hit_ratio', 'stat_cost_saved', 'costs_daily_by_endpoint',
+  'persona_cache_daily', 'stored_responses_daily', 'cost_by_model', 'hit_ratio', 'persona_hit_ratio',
+];
+const RANGES: Array<[string, number]> = [['24h', 1], ['7d', 7], ['30d', 30], ['90d', 90]];
+
+async function load(pool: pg.Pool): Promise<void> {
+  const t0 = Date.now();
+  const c = await pool.connect();
+  try {
+    // The day partitions a proxy running for 90 days would have created ahead.
+    await c.query('SELECT tollgate_call_log_create_partition(now() - make_interval(days => d)) FROM generate_series(0, 91) AS d');
+    // Endpoints and the models each serves; tenants skewed (tenant k gets ~1/(k+1) of the traffic).
+    await c.query(`
+      INSERT INTO openai_call_log (endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at,
+        request_id, tenant, status_code, stream, cache_status, cost_saved_usd, latency_ms, ttfb_ms, upstream_ms, usage_source)
+      SELECT e.endpoint, e.models[1 + (i / 7) % array_length(e.models, 1)],
+             100 + i % 900, 10 + i % 400,
+             CASE WHEN i % 97 = 0 THEN NULL ELSE ((i % 1000) * 0.0000123)::numeric(18,10) END,
+             now() - (i::float8 / ${ROWS}) * interval '90 days',
+             'bench-' || i, 't_' || lpad(floor(50 * power(random(), 2))::int::text, 2, '0'), 200, i % 3 = 0,
+             s.status, CASE WHEN s.status IN ('hit','idempotent_replay','coalesced') THEN (i % 1000) * 0.0000123 ELSE 0 END,
+             50 + i % 3000, 10 + i % 500, 40 + i % 2900, 'reported'
+      FROM generate_series(1, ${ROWS}) AS i
+      CROSS JOIN LATERAL (SELECT (ARRAY['chat.completions','chat.stream','personas.generate','embeddings','responses',
+                                        'images.generations','audio.transcriptions','moderations'])[1 + i % 8] AS endpoint,
+        CASE i % 8 WHEN 0 THEN ARRAY['gpt-4o-mini','gpt-4o','gpt-4.1-mini','o4-mini'] WHEN 1 THEN ARRAY['gpt-4o-mini']
+                   WHEN 2 THEN ARRAY['gpt-4o-mini'] WHEN 3 THEN ARRAY['text-embedding-3-small','text-embedding-3-large']
+                   WHEN 4 THEN ARRAY['gpt-4.1','gpt-5-mini','gpt-5'] WHEN 5 THEN ARRAY['dall-e-3','gpt-image-1']
+                   WHEN 6 THEN ARRAY['whisper-1'] ELSE ARRAY['omni-moderation-latest'] END AS models) e
+      CROSS JOIN LATERAL (SELECT (ARRAY['miss','hit','idempotent_replay','coalesced','bypass','miss','hit','miss','external','bypass'])[1 + (i / 3) % 10] AS status) s`);
+  } catch (err) {
+    c.release();
+    throw err;
+  }
+  const personas = Math.round(ROWS / 40);
+  const requests = Math.round(ROWS / 50);
+  await c.query(`
+    INSERT INTO persona_cache (input_hash, personas_json, created_at, tenant, model, cost_usd, hit_count, expires_at)
+    SELECT 'h' || i, '[]', now() - (i::float8 / ${personas}) * interval '30 days', 't_' || lpad((i % 50)::text, 2, '0'),
+           'gpt-4o-mini', 0.01, i % 97, now() + interval '30 days'
+    FROM generate_series(1, ${personas}) AS i`);
+  await c.query(`
+    INSERT INTO request_log (request_hash, created_at, tenant, fingerprint, path, endpoint, expires_at, state)
+    SELECT 'r' || i, now() - (i::float8 / ${requests}) * interval '90 days', 't_' || lpad((i % 50)::text, 2, '0'), 'f',
+           '/v1/chat/completions', 'chat.completions', now() + interval '1 day', 'completed'
+    FROM generate_series(1, ${requests}) AS i`);
+  await c.query(`
+    INSERT INTO response_cache (tenant, cache_key, path, endpoint, model, status_code, response_json, cost_usd, expires_at, hit_count, created_at)
+    SELECT 't_' || lpad((i % 50)::text, 2, '0'), 'k' || i, '/v1/embeddings', 'embeddings', 'text-embedding-3-small', 200, '{}',
+           0.001, now() + interval '1 day', i % 501, now() - (i % 3600) * interval '1 second'
+    FROM generate_series(1, ${Math.round(ROWS / 1000)}) AS i`);
+  c.release();
+  const t1 = Date.now();
+  console.log(`loaded ${ROWS} calls in ${((t1 - t0) / 1000).toFixed(1)} s`);
+  const folded = await foldCallLog(pool, 1_000_000);
+  const t2 = Date.now();
+  console.log(`folded ${folded} pending deltas in ${((t2 - t1) / 1000).toFixed(1)} s`);
+  await pool.query('VACUUM ANALYZE');
+  console.log(`vacuum analyze ${((Date.now() - t2) / 1000).toFixed(1)} s`);
+}
+
+async function variables(pool: pg.Pool, filtered: boolean): Promise<Record<string, Variable>> {
+  const all = (): Variable => ({ value: [], multi: true, includeAll: true, all: true, allValue: "'__all'" });
+  const vars: Record<string, Variable> = { endpoint: all(), model: all(), tenant: all() };
+  if (filtered) {
+    vars.model = { value: ['gpt-4o'], multi: true, includeAll: true };
+    vars.tenant = { value: ['t_03'], multi: true, includeAll: true };
+  }
+  const id = (await pool.query("SELECT id::text FROM openai_call_log WHERE endpoint = 'embeddings' ORDER BY created_at DESC LIMIT 1")).rows[0]?.id as string;
+  return { ...vars, drill_endpoint: { value: 'chat.completions' }, drill_model: { value: 'gpt-4o' }, call_id: { value: id ?? randomUUID() } };
+}
+
+async function timed(pool: pg.Pool, sql: string): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await pool.query(sql);
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+async function inserts(pool: pg.Pool, batches: number): Promise<number> {
+  const cols = ['endpoint', 'model', 'tokens_prompt', 'tokens_completion', 'cost_usd', 'created_at', 'request_id', 'tenant',
+    'method', 'path', 'status_code', 'stream', 'cache_status', 'cost_saved_usd', 'latency_ms', 'ttfb_ms', 'upstream_ms', 'usage_source', 'client_aborted'];
+  const sql = `INSERT INTO openai_call_log (${cols.join(', ')}) SELECT ${cols.join(', ')}
+    FROM json_populate_recordset(NULL::openai_call_log, $1::json) ON CONFLICT DO NOTHING`;
+  const batch = (): string => JSON.stringify(Array.from({ length: 500 }, (_, i) => ({
+    endpoint: 'chat.completions', model: 'gpt-4o-mini', tokens_prompt: 300 + i, tokens_completion: 90, cost_usd: 0.000123,
+    created_at: new Date(), request_id: randomUUID(), tenant: `t_${String(i % 50).padStart(2, '0')}`, method: 'POST',
+    path: '/v1/chat/completions', status_code: 200, stream: false, cache_status: i % 3 ? 'miss' : 'hit', cost_saved_usd: 0,
+    latency_ms: 420, ttfb_ms: 120, upstream_ms: 400, usage_source: 'reported', client_aborted: false,
+  })));
+  const payloads = Array.from({ length: batches }, batch);
+  const t = performance.now();
+  for (const p of payloads) await pool.query(sql, [p]);
+  return (batches * 500) / ((performance.now() - t) / 1000);
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  if (!REUSE) {
+    await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DB}`);
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${DB}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 12 });
+  try {
+    await migrate(pool);
+    await pool.query('SET TIME ZONE UTC');
+    if (!REUSE) await load(pool);
+    const now = new Date();
+    const names = queryNames().filter((n) => !ONLY || ONLY.includes(n));
+    console.log(`\n| query (ms, best of 3) | ${RANGES.map(([r]) => r).join(' | ')} |\n|---|${RANGES.map(() => '---').join('|')}|`);
+    for (const filtered of [false, true]) {
+      const vars = await variables(pool, filtered);
+      for (const name of names) {
+        const cells = [filtered ? `${name} (model, tenant)` : name];
+        for (const [, days] of RANGES) {
+          const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
+          cells.push((await timed(pool, expandQuery(readQuery(name), { range, variables: vars }))).toFixed(1));
+        }
+        console.log(`| ${cells.join(' | ')} |`);
+      }
+    }
+    const vars = await variables(pool, false);
+    for (const [label, days] of RANGES) {
+      const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
+      const sqls = OVERVIEW.map((n) => expandQuery(readQuery(n), { range, variables: vars }));
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        await Promise.all(sqls.map((s) => pool.query(s)));
+        best = Math.min(best, performance.now() - t);
+      }
+      console.log(`Overview open, ${OVERVIEW.length} queries at once, ${label}: ${best.toFixed(0)} ms`);
+    }
+    await inserts(pool, 4); // warm-up
+    const rate = await inserts(pool, 40);
+    console.log(`call-log inserts, json_populate_recordset batches of 500: ${Math.round(rate)} rows/s`);
+    await foldCallLog(pool);
+    const size = (await pool.query(`SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS s,
+        pg_size_pretty(sum(pg_indexes_size(c.oid))) AS i
+      FROM pg_class c WHERE c.relname LIKE 'openai_call_log%' AND c.relkind = 'r'`)).rows[0] as { s: string; i: string };
+    const roll = (await pool.query(`SELECT (SELECT count(*) FROM call_log_hourly) AS h, (SELECT count(*) FROM call_log_daily) AS d,
+        pg_size_pretty(pg_total_relation_size('call_log_hourly') + pg_total_relation_size('call_log_daily')) AS s`)).rows[0] as Record<string, string>;
+    console.log(`call log: ${size.s} (indexes ${size.i}); rollups: ${roll.h} hourly + ${roll.d} daily rows, ${roll.s}`);
+  } finally {
+    await pool.end();
+    if (!KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
