@@ -8,6 +8,9 @@ export enum ROUTES {
   Costs = 'costs',
   Cache = 'cache',
   Idempotency = 'idempotency',
+  Tenants = 'tenants',
+  Performance = 'performance',
+  Budget = 'budget',
 }
 
 /** Grafana's PostgreSQL datasource plugin (formerly `postgres`). */

@@ -7,6 +7,9 @@ test.skip(!process.env.GRAFANA_URL, 'set GRAFANA_URL to a Grafana started by doc
 for (const [path, title] of [
   ['overview', 'Overview'],
   ['costs', 'Costs'],
+  ['tenants', 'Tenants'],
+  ['performance', 'Performance'],
+  ['budget', 'Budget'],
   ['cache', 'Cache'],
   ['idempotency', 'Idempotency'],
 ] as const) {

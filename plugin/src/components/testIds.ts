@@ -1,4 +1,7 @@
 export const testIds = {
+  call: {
+    record: 'data-testid tollgate-call-record',
+  },
   app: {
     noDatasource: 'data-testid tollgate-no-datasource',
   },

@@ -10,19 +10,19 @@ export function cachePage(datasourceUid: string): SceneAppPage {
   const personaScene = () =>
     pageScene(datasourceUid, [
       row(
-        item(stat('Persona cache entries', 'note_persona_cache_total', 'short'), 120),
-        item(stat('Hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit', 'cache_hit_ratio'), 120)
+        item(stat('Persona cache entries created', 'persona_cache_entries', 'short'), 120),
+        item(stat('Persona requests served from cache (approximate)', 'persona_hit_ratio', 'percentunit', 'cache_hit_ratio', 'higherIsBetter'), 120)
       ),
       row(
-        item(bars('New entries per day', 'panel2_persona_cache_growth', 'short')),
-        item(bars('Age distribution', 'note_persona_cache_age_buckets', 'short'))
+        item(bars('New entries per day', 'persona_cache_daily', 'short')),
+        item(bars('Age distribution', 'persona_cache_age_buckets', 'short'))
       ),
       item(table('Most reused entries (persona and response cache)', 'cache_top_entries')),
     ]);
   const ratioScene = () =>
     pageScene(datasourceUid, [
       row(
-        item(stat('Cache hit ratio (exact)', 'stat_hit_ratio', 'percentunit'), 120),
+        item(stat('Cache hit ratio', 'stat_hit_ratio', 'percentunit', undefined, 'higherIsBetter'), 120),
         item(stat('Cost saved', 'stat_cost_saved', 'currencyUSD'), 120)
       ),
       item(timeseries('Hit ratio per day (hits / proxied calls)', 'hit_ratio', 'percentunit')),

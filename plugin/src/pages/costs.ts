@@ -6,16 +6,16 @@ import {
   SceneFlexLayout,
   type SceneRouteMatch,
 } from '@grafana/scenes';
-import { BigValueTextMode } from '@grafana/schema';
 import { ROUTES } from '../constants';
 import { costsUrls, isCallId, isSafeValue, prefixRoute } from '../utils/utils.routing';
+import { CallRecord } from '../scenes/CallRecord';
 import { drillVariable, item, pageScene, row, sqlRunner } from '../scenes/common';
 import { stat, table, timeseries } from '../scenes/panels';
 
-type Params = { endpoint?: string; model?: string; callId?: string };
+export type Params = { endpoint?: string; model?: string; tenant?: string; callId?: string };
 
 /** A drill-down whose URL value isSafeValue (or isCallId) refuses: say so instead of querying with it. */
-function invalidPage(url: string, parent: SceneAppPageLike, what: string): SceneAppPage {
+export function invalidPage(url: string, parent: SceneAppPageLike, what: string): SceneAppPage {
   return new SceneAppPage({
     title: `Invalid ${what}`,
     url,
@@ -38,13 +38,15 @@ function invalidPage(url: string, parent: SceneAppPageLike, what: string): Scene
  * alone and decodes the rest; the two agree for every value but one holding `%`, and isSafeValue
  * refuses those, so they get the "invalid" page.
  */
-function param(match: SceneRouteMatch<Params>, key: keyof Params): string {
+export function param(match: SceneRouteMatch<Params>, key: keyof Params): string {
   return match.params[key] ?? '';
 }
 
-function callPage(datasourceUid: string, endpoint: string, model: string, match: SceneRouteMatch<Params>, parent: SceneAppPageLike): SceneAppPage {
-  const callId = param(match, 'callId');
-  const url = costsUrls.call(endpoint, model, callId);
+/**
+ * One call, as a readable (field, value) record with its ids copyable. Shared by every drill-down
+ * that ends at a call (costs and tenants): `url` is where this page lives under its parent.
+ */
+export function callPage(datasourceUid: string, url: string, callId: string, parent: SceneAppPageLike): SceneAppPage {
   if (!isCallId(callId)) {
     return invalidPage(url, parent, 'call id');
   }
@@ -55,21 +57,7 @@ function callPage(datasourceUid: string, endpoint: string, model: string, match:
     routePath: 'call/:callId/*',
     getParentPage: () => parent,
     getScene: () =>
-      pageScene(
-        datasourceUid,
-        [
-          item(
-            PanelBuilders.stat()
-              .setTitle('Call')
-              .setOption('reduceOptions', { values: true, calcs: [], fields: '/.*/' })
-              .setOption('textMode', BigValueTextMode.ValueAndName)
-              .setData(sqlRunner('call_detail'))
-              .build(),
-            400
-          ),
-        ],
-        [drillVariable('call_id', callId)]
-      ),
+      pageScene(datasourceUid, [item(new CallRecord({ $data: sqlRunner('call_detail') }), 400)], [drillVariable('call_id', callId)]),
   });
 }
 
@@ -91,7 +79,11 @@ function modelPage(datasourceUid: string, endpoint: string, match: SceneRouteMat
         drillVariable('drill_model', model),
       ]),
     drilldowns: [
-      { routePath: 'call/:callId/*', getPage: (m: SceneRouteMatch<Params>) => callPage(datasourceUid, endpoint, model, m, page) },
+      {
+        routePath: 'call/:callId/*',
+        getPage: (m: SceneRouteMatch<Params>) =>
+          callPage(datasourceUid, costsUrls.call(endpoint, model, param(m, 'callId')), param(m, 'callId'), page),
+      },
     ],
   });
   return page;

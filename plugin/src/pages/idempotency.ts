@@ -14,11 +14,11 @@ export function idempotencyPage(datasourceUid: string): SceneAppPage {
     getScene: () =>
       pageScene(datasourceUid, [
         row(
-          item(stat('Stored responses (all time)', 'note_request_log_total', 'short'), 120),
+          item(stat('Stored responses', 'stored_responses_total', 'short'), 120),
           item(stat('Cost saved', 'stat_cost_saved', 'currencyUSD'), 120)
         ),
         row(
-          item(timeseries('Stored responses per day', 'panel3_idempotent_requests', 'short')),
+          item(timeseries('Stored responses per day', 'stored_responses_daily', 'short')),
           item(timeseries('Replays and coalesced requests per day', 'idem_replays_daily', 'short'))
         ),
         item(table('Replays by endpoint', 'idem_replays_by_endpoint')),

@@ -4,7 +4,7 @@ import { prefixRoute } from '../utils/utils.routing';
 import { item, pageScene, row } from '../scenes/common';
 import { bars, pie, stat, timeseries } from '../scenes/panels';
 
-/** Stat row, then the design note's five panels (their queries as written: panels 2 to 5 ignore the filters). */
+/** Stat row, then the design note's five panels, on the rollups and with the filter bar (sql/queries). */
 export function overviewPage(datasourceUid: string): SceneAppPage {
   return new SceneAppPage({
     title: 'Overview',
@@ -16,21 +16,20 @@ export function overviewPage(datasourceUid: string): SceneAppPage {
         row(
           item(stat('Total cost', 'stat_total_cost', 'currencyUSD'), 120),
           item(stat('Calls', 'stat_calls', 'short'), 120),
-          item(stat('Cache hit ratio', 'stat_hit_ratio', 'percentunit'), 120),
+          item(stat('Cache hit ratio', 'stat_hit_ratio', 'percentunit', undefined, 'higherIsBetter'), 120),
           item(stat('Cost saved (cache, idempotency)', 'stat_cost_saved', 'currencyUSD'), 120)
         ),
         row(
-          // The design note's legend {{endpoint}}: the series are value columns labelled endpoint=...
-          item(timeseries('Daily OpenAI cost by endpoint', 'panel1_daily_cost_by_endpoint', 'currencyUSD', '${__field.labels.endpoint}')),
-          item(bars('Persona cache growth (new entries per day)', 'panel2_persona_cache_growth', 'short'))
+          item(timeseries('Daily OpenAI cost by endpoint', 'costs_daily_by_endpoint', 'currencyUSD')),
+          item(bars('Persona cache growth (new entries per day)', 'persona_cache_daily', 'short'))
         ),
         row(
-          item(timeseries('Idempotent requests (stored per day)', 'panel3_idempotent_requests', 'short')),
-          item(pie('Model cost breakdown (all time)', 'panel4_model_cost_breakdown', 'currencyUSD'))
+          item(timeseries('Idempotent requests (stored per day)', 'stored_responses_daily', 'short')),
+          item(pie('Model cost breakdown', 'cost_by_model', 'currencyUSD'))
         ),
         row(
           item(timeseries('Cache hit ratio (exact, per day)', 'hit_ratio', 'percentunit')),
-          item(stat('Persona cache hit ratio (design note approximation)', 'panel5_persona_hit_ratio_approx', 'percentunit', 'cache_hit_ratio'))
+          item(stat('Persona requests served from cache (approximate)', 'persona_hit_ratio', 'percentunit', 'cache_hit_ratio', 'higherIsBetter'))
         ),
       ]),
   });

@@ -79,7 +79,9 @@ describe('app pages', () => {
       for (const scene of scenes) {
         expect(scene).toBeInstanceOf(EmbeddedScene);
         const vars = scene.state.$variables!.state.variables;
-        expect(vars.map((v) => v.state.name)).toEqual(['ds', 'endpoint', 'model', 'tenant']);
+        // The Tenants page adds the attribution filters (app user, tag) after the four.
+        const extra = p.state.title === 'Tenants' ? ['app_user', 'tag'] : [];
+        expect(vars.map((v) => v.state.name)).toEqual(['ds', 'endpoint', 'model', 'tenant', ...extra]);
         expect((vars[0] as DataSourceVariable).state).toMatchObject({ pluginId: 'grafana-postgresql-datasource', value: UID });
         for (const v of vars.slice(1) as QueryVariable[]) {
           expect(v.state).toMatchObject({ isMulti: true, includeAll: true, defaultToAll: true, allValue: ALL_VALUE });
@@ -107,12 +109,12 @@ describe('app pages', () => {
       'stat_calls',
       'stat_hit_ratio',
       'stat_cost_saved',
-      'panel1_daily_cost_by_endpoint',
-      'panel2_persona_cache_growth',
-      'panel3_idempotent_requests',
-      'panel4_model_cost_breakdown',
+      'costs_daily_by_endpoint',
+      'persona_cache_daily',
+      'stored_responses_daily',
+      'cost_by_model',
       'hit_ratio',
-      'panel5_persona_hit_ratio_approx',
+      'persona_hit_ratio',
     ]);
     const panel1 = runners(scene)[4]!;
     expect(panel1.state.queries[0]).toMatchObject({ format: 'time_series', refId: 'A', rawQuery: true, editorMode: 'code' });
@@ -120,10 +122,11 @@ describe('app pages', () => {
     const byTitle = (t: string) => panels.find((p) => p.state.title.startsWith(t))!;
     // Design note: time series, bar chart, time series, pie, stat; legend {{endpoint}}; USD and ratios.
     expect(panels.map((p) => p.state.pluginId)).toEqual(['stat', 'stat', 'stat', 'stat', 'timeseries', 'barchart', 'timeseries', 'piechart', 'timeseries', 'stat']);
-    expect(byTitle('Daily OpenAI cost').state.fieldConfig.defaults).toMatchObject({ unit: 'currencyUSD', displayName: '${__field.labels.endpoint}' });
+    expect(byTitle('Daily OpenAI cost').state.fieldConfig.defaults).toMatchObject({ unit: 'currencyUSD' });
     expect(byTitle('Cache hit ratio (exact').state.fieldConfig.defaults.unit).toBe('percentunit');
-    // Panel 5 returns the two counts next to the ratio: only the ratio is shown as a percentage.
-    expect(byTitle('Persona cache hit ratio').state.options).toMatchObject({ reduceOptions: { fields: '/^cache_hit_ratio$/' } });
+    // Panel 5 returns the two counts next to the ratio: only the ratio is shown as a percentage. Grafana
+    // matches the pattern against the display name, so it names the ratio's human name.
+    expect(byTitle('Persona requests served from cache').state.options).toMatchObject({ reduceOptions: { fields: '/^Hit ratio$/' } });
   });
 
   it('cache and idempotency pages run their named queries', () => {
@@ -131,18 +134,18 @@ describe('app pages', () => {
     expect(cache.state.tabs?.map((t) => t.state.url)).toEqual(['/a/tollgate-llm-app/cache', '/a/tollgate-llm-app/cache/hit-ratio']);
     const [persona, ratio] = cache.state.tabs!.map((t) => (t as SceneAppPage).state.getScene!(match({}, t.state.url)));
     expect(runners(persona!).map((r) => queryName(sqlOf(r)))).toEqual([
-      'note_persona_cache_total',
-      'panel5_persona_hit_ratio_approx',
-      'panel2_persona_cache_growth',
-      'note_persona_cache_age_buckets',
+      'persona_cache_entries',
+      'persona_hit_ratio',
+      'persona_cache_daily',
+      'persona_cache_age_buckets',
       'cache_top_entries',
     ]);
     expect(runners(ratio!).map((r) => queryName(sqlOf(r)))).toEqual(['stat_hit_ratio', 'stat_cost_saved', 'hit_ratio', 'cost_saved_daily']);
     const idem = page('Idempotency').state.getScene!(match({}, '/a/tollgate-llm-app/idempotency'));
     expect(runners(idem).map((r) => queryName(sqlOf(r)))).toEqual([
-      'note_request_log_total',
+      'stored_responses_total',
       'stat_cost_saved',
-      'panel3_idempotent_requests',
+      'stored_responses_daily',
       'idem_replays_daily',
       'idem_replays_by_endpoint',
     ]);
@@ -188,11 +191,10 @@ describe('costs drill-down', () => {
 
   /** The VizPanel of `scene` whose field `field` carries a data link, and that link. */
   const linkOf = (scene: SceneObject, field: string): { panel: VizPanel; links: DataLink[] } => {
-    const panel = (sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[]).find((p) =>
-      p.state.fieldConfig.overrides.some((o) => o.matcher.options === field)
-    )!;
-    const override = panel.state.fieldConfig.overrides.find((o) => o.matcher.options === field)!;
-    return { panel, links: override.properties[0]!.value as DataLink[] };
+    const linksOf = (p: VizPanel) =>
+      p.state.fieldConfig.overrides.filter((o) => o.matcher.options === field).flatMap((o) => o.properties.filter((x) => x.id === 'links'));
+    const panel = (sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[]).find((p) => linksOf(p).length > 0)!;
+    return { panel, links: linksOf(panel)[0]!.value as DataLink[] };
   };
 
   /**
@@ -327,5 +329,71 @@ describe('costs drill-down', () => {
     const endpoint = drill(costs, { endpoint: 'embeddings' });
     const model = drill(endpoint, { model: 'text-embedding-3-small' });
     expect(drill(model, { callId: 'not-a-uuid' }).state.title).toBe('Invalid call id');
+  });
+});
+
+describe('readability (issue 11)', () => {
+  const allScenes = (): EmbeddedScene[] =>
+    appPages(UID).flatMap((p) => [p, ...(p.state.tabs ?? [])].map((x) => (x as SceneAppPage).state.getScene!(match({}, x.state.url))));
+  const panelsOf = (scene: SceneObject) => sceneGraph.findAllObjects(scene, (o) => o instanceof VizPanel) as VizPanel[];
+
+  it('has a page for tenants, performance and the month budget, each with its own queries', () => {
+    expect(appPages(UID).map((p) => p.state.title)).toEqual(['Overview', 'Costs', 'Tenants', 'Performance', 'Budget', 'Cache', 'Idempotency']);
+    const names = (title: string) => runners(page(title).state.getScene!(match({}, page(title).state.url))).map((r) => queryName(sqlOf(r)));
+    expect(names('Tenants')).toEqual(['tenants_top_spenders', 'tenants_cost_daily', 'tenants_savings', 'tenants_app_users', 'tenants_tags']);
+    expect(new Set(names('Performance'))).toEqual(new Set(['perf_summary', 'perf_latency', 'perf_ttfb_overhead', 'perf_error_rates', 'perf_by_endpoint_model']));
+    expect(new Set(names('Budget'))).toEqual(new Set(['budget_month_to_date', 'budget_daily_cumulative', 'budget_tenants']));
+    // The budget page is this month so far, in UTC like every page.
+    const budget = page('Budget').state.getScene!(match({}, page('Budget').state.url));
+    expect(budget.state.$timeRange!.state).toMatchObject({ from: 'now/M', to: 'now', timeZone: 'utc' });
+  });
+
+  it('no stat keeps Grafana\'s default red-from-80: counts and costs are uncoloured, ratios coloured by meaning', () => {
+    for (const scene of allScenes()) {
+      for (const p of panelsOf(scene).filter((x) => x.state.pluginId === 'stat')) {
+        const steps = p.state.fieldConfig.defaults.thresholds?.steps ?? [];
+        expect([p.state.title, steps.length > 0]).toEqual([p.state.title, true]);
+        expect(steps.some((x) => x.value === 80)).toBe(false);
+        const unit = p.state.fieldConfig.defaults.unit;
+        if (unit === 'short' || unit === 'currencyUSD' || unit === 'ms') {
+          expect([p.state.title, (p.state.options as { colorMode?: string }).colorMode]).toEqual([p.state.title, 'none']);
+        }
+      }
+    }
+    const hit = panelsOf(allScenes()[0]!).find((p) => p.state.title === 'Cache hit ratio')!;
+    expect(hit.state.fieldConfig.defaults.thresholds!.steps.map((x) => x.color)).toEqual(['red', 'orange', 'green']);
+  });
+
+  it('no title says "design note approximation"; every raw column a table or legend shows has a human name', () => {
+    const raw = ['cost_usd', 'tokens_prompt', 'tokens_completion', 'saved_by_cache_usd', 'saved_usd', 'hit_ratio', 'latency_ms', 'call_id'];
+    for (const scene of allScenes()) {
+      for (const p of panelsOf(scene)) {
+        expect(p.state.title).not.toMatch(/design note/i);
+        if (p.state.pluginId === 'table' || p.state.pluginId === 'barchart') {
+          const named = new Map(
+            p.state.fieldConfig.overrides.flatMap((o) => o.properties.filter((x) => x.id === 'displayName').map((x) => [o.matcher.options, x.value]))
+          );
+          for (const column of raw) {
+            expect(named.get(column)).toMatch(/^[A-Z]/);
+          }
+        }
+      }
+    }
+  });
+
+  it('hides the drill-down variables instead of showing them as empty chips', () => {
+    const costs = page('Costs');
+    const endpoint = (costs.state.drilldowns![0]!.getPage(match({ endpoint: 'embeddings' }, ''), costs) as SceneAppPage);
+    const scene = endpoint.state.getScene!(match({}, endpoint.state.url));
+    const drill = scene.state.$variables!.state.variables.find((v) => v.state.name === 'drill_endpoint')!;
+    expect(drill.state.hide).toBe(2); // VariableHide.hideVariable
+    const tenants = page('Tenants');
+    const tenant = tenants.state.drilldowns![0]!.getPage(match({ tenant: 't_abc' }, ''), tenants) as SceneAppPage;
+    expect(tenant.state.url).toBe('/a/tollgate-llm-app/tenants/tenant/t_abc');
+    const tenantScene = tenant.state.getScene!(match({}, tenant.state.url));
+    expect(tenantScene.state.$variables!.state.variables.find((v) => v.state.name === 'drill_tenant')!.state).toMatchObject({ value: 't_abc', hide: 2 });
+    const call = tenant.state.drilldowns![0]!.getPage(match({ callId: '00000000-0000-4000-8000-000000000001' }, ''), tenant) as SceneAppPage;
+    expect(call.state.url).toBe('/a/tollgate-llm-app/tenants/tenant/t_abc/call/00000000-0000-4000-8000-000000000001');
+    expect(call.state.getParentPage!()).toBe(tenant);
   });
 });

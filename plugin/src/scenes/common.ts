@@ -16,7 +16,7 @@ import {
   type SceneVariable,
   VariableValueSelectors,
 } from '@grafana/scenes';
-import { VariableRefresh } from '@grafana/schema';
+import { VariableHide, VariableRefresh } from '@grafana/schema';
 import { ALL_VALUE, POSTGRES_TYPE } from '../constants';
 import { QUERIES, type QueryName } from '../queries';
 
@@ -32,7 +32,7 @@ export function sqlRunner(name: QueryName, format: Format = 'table'): SceneQuery
   });
 }
 
-function filterVariable(name: 'endpoint' | 'model' | 'tenant', label: string): QueryVariable {
+function filterVariable(name: 'endpoint' | 'model' | 'tenant' | 'app_user' | 'tag', label: string): QueryVariable {
   return new QueryVariable({
     name,
     label,
@@ -42,7 +42,9 @@ function filterVariable(name: 'endpoint' | 'model' | 'tenant', label: string): Q
     includeAll: true,
     allValue: ALL_VALUE,
     defaultToAll: true,
-    refresh: VariableRefresh.onDashboardLoad,
+    // The options are the values with calls in the time range (and, for model and tenant, at the
+    // endpoints/models selected before them): refreshed when the range changes.
+    refresh: VariableRefresh.onTimeRangeChanged,
   });
 }
 
@@ -56,9 +58,20 @@ export function pageVariables(datasourceUid: string): SceneVariable[] {
   ];
 }
 
-/** Fixed, hidden values of a drill-down (the endpoint, model or call in its URL). */
-export function drillVariable(name: 'drill_endpoint' | 'drill_model' | 'call_id', value: string): ConstantVariable {
-  return new ConstantVariable({ name, value });
+/**
+ * The Tenants page's attribution filters: the app user and tag calls carried (X-Tollgate-User,
+ * X-Tollgate-Tags), multi-value with "All" like the other filters; every query on that page applies them.
+ */
+export function attributionVariables(): SceneVariable[] {
+  return [filterVariable('app_user', 'App user'), filterVariable('tag', 'Tag')];
+}
+
+/**
+ * Fixed values of a drill-down (the endpoint, model, tenant or call in its URL): hidden, since the
+ * page title and breadcrumb already name them and an empty, uneditable chip says nothing.
+ */
+export function drillVariable(name: 'drill_endpoint' | 'drill_model' | 'drill_tenant' | 'call_id', value: string): ConstantVariable {
+  return new ConstantVariable({ name, value, hide: VariableHide.hideVariable });
 }
 
 export function item(body: SceneObject, minHeight = 300, width?: string): SceneFlexItem {
@@ -74,9 +87,14 @@ export function row(...children: SceneFlexItemLike[]): SceneFlexLayout {
  * UTC: the queries bucket by UTC day (and the provisioned dashboard is UTC too), so the
  * picker's times and the panels' day axes name the same days as the SQL does, in any browser.
  */
-export function pageScene(datasourceUid: string, children: SceneFlexItemLike[], extra: SceneVariable[] = []): EmbeddedScene {
+export function pageScene(
+  datasourceUid: string,
+  children: SceneFlexItemLike[],
+  extra: SceneVariable[] = [],
+  range: { from: string; to: string } = { from: 'now-30d', to: 'now' }
+): EmbeddedScene {
   return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-30d', to: 'now', timeZone: 'utc' }),
+    $timeRange: new SceneTimeRange({ ...range, timeZone: 'utc' }),
     $variables: new SceneVariableSet({ variables: [...pageVariables(datasourceUid), ...extra] }),
     controls: [
       new VariableValueSelectors({}),
