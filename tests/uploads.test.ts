@@ -155,7 +155,8 @@ describe('request bodies reach upstream unchanged', () => {
     expect(seen).toMatchObject({ method: 'POST', path: '/v1/files' });
     expect(seen.text).toContain('{"custom_id":"2"}\n'.repeat(300));
 
-    const tooBig = await httpRequest(`${stack.proxyUrl}/files`, {
+    // An endpoint without an upload limit of its own (container files) has BODY_LIMIT_BYTES.
+    const tooBig = await httpRequest(`${stack.proxyUrl}/containers/cntr_1/files`, {
       method: 'POST',
       body: Readable.from([Buffer.alloc(48 * 1024, 1), Buffer.alloc(48 * 1024, 2)]),
       headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: 'Bearer sk-upload' },
@@ -183,8 +184,8 @@ describe('request bodies reach upstream unchanged', () => {
     expect(await other.body.json()).toMatchObject({ error: { code: 'idempotency_key_mismatch' } });
   });
 
-  it('an upload over BODY_LIMIT_BYTES is refused with 413', async () => {
-    const res = await httpRequest(`${stack.proxyUrl}/files`, {
+  it('an upload over BODY_LIMIT_BYTES is refused with 413 where the endpoint has no limit of its own', async () => {
+    const res = await httpRequest(`${stack.proxyUrl}/containers/cntr_1/files`, {
       method: 'POST',
       body: Buffer.alloc(128 * 1024, 1),
       headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: 'Bearer sk-upload' },

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { costUsd, loadPriceTable, resolveModel, type PriceTable } from '../src/pricing/cost.js';
+import { addUsage, fromRealtimeUsage, speechUsage } from '../src/usage/extract.js';
 import type { Usage } from '../src/usage/types.js';
 
 const table: PriceTable = loadPriceTable();
@@ -18,15 +19,30 @@ function tempFile(name: string, content: string): string {
 
 describe('price table', () => {
   it('is versioned and covers the documented models', () => {
-    expect(table.version).toBe('2026-08-21');
+    expect(table.version).toBe('2026-12-02');
     for (const id of [
       'gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o1', 'o1-mini', 'o3', 'o3-mini', 'o4-mini',
       'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.1', 'gpt-5.2', 'gpt-5.4', 'gpt-5.4-mini', 'gpt-5.4-nano', 'gpt-5.5',
       'text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002', 'gpt-image-1', 'gpt-image-1-mini',
+      'whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe', 'tts-1', 'tts-1-hd', 'gpt-4o-mini-tts',
+      'gpt-realtime', 'gpt-realtime-mini', 'gpt-4o-realtime-preview', 'gpt-4o-mini-realtime-preview',
     ]) {
       expect(table.models[id]).toBeDefined();
     }
-    expect(table.models['gpt-4o']).toEqual({ input: 2.5, cached_input: 1.25, output: 10 });
+    expect(table.models['gpt-4o']).toEqual({ input: 2.5, cached_input: 1.25, output: 10, as_of: '2026-08-21', source: 'genai-prices' });
+  });
+
+  it('dates every price and names where it came from', () => {
+    for (const [id, price] of Object.entries(table.models)) {
+      expect([id, price.as_of]).toEqual([id, expect.stringMatching(/^20\d\d-\d\d-\d\d$/)]);
+      expect(table.sources[price.source!]).toEqual(expect.any(String));
+    }
+  });
+
+  it("takes an operator's override without dates or sources", () => {
+    const merged = loadPriceTable(tempFile('undated.json', JSON.stringify({ models: { 'acme-llm': { input: 1 } } })));
+    expect(merged.models['acme-llm']).toEqual({ input: 1 });
+    expect(merged.sources['genai-prices']).toEqual(expect.any(String));
     expect(table.images['dall-e-3']?.['standard/1024x1024']).toBe(0.04);
     expect(table.images['dall-e-2']?.['standard/256x256']).toBe(0.016);
   });
@@ -44,11 +60,13 @@ describe('resolveModel', () => {
     ['GPT-4o', 'gpt-4o'],
     ['openai/gpt-5-mini', 'gpt-5-mini'],
     ['dall-e-3', 'dall-e-3'],
+    ['gpt-4o-realtime-preview-2024-12-17', 'gpt-4o-realtime-preview'],
+    ['gpt-realtime-2025-08-28', 'gpt-realtime'],
   ])('%s → %s', (model, id) => {
     expect(resolveModel(table, model)).toBe(id);
   });
 
-  it.each(['gpt-4o-realtime-preview-2024-12-17', 'gpt-4o-mini-search-preview', 'gpt-4', 'claude-3-opus', 'gpt-4ox', ''])(
+  it.each(['gpt-4o-mini-search-preview', 'gpt-4', 'claude-3-opus', 'gpt-4ox', ''])(
     'does not guess a price for %j',
     (model) => {
       expect(resolveModel(table, model)).toBeUndefined();
@@ -111,6 +129,30 @@ describe('costUsd', () => {
     expect(costUsd(table, 'gpt-4o-transcribe', usage(1000, 100, { audioTokens: 900 }))).toBeCloseTo((100 * 2.5 + 900 * 6 + 100 * 10) / 1e6, 12);
     expect(costUsd(table, 'whisper-1', { ...usage(0, 0), audioSeconds: 90 })).toBeCloseTo(0.009, 12);
   });
+
+  it('prices tts-1 and tts-1-hd by characters, gpt-4o-mini-tts by tokens', () => {
+    const speech = speechUsage({ model: 'tts-1', input: 'x'.repeat(4096), voice: 'alloy' })!;
+    // The measured bill: 4,096 characters of tts-1 cost USD 0.06144 (15 per 1M).
+    expect(costUsd(table, 'tts-1', speech)).toBeCloseTo(0.06144, 12);
+    expect(costUsd(table, 'tts-1-hd', speech)).toBeCloseTo(0.12288, 12);
+    expect(speech).toMatchObject({ promptTokens: 1024, completionTokens: 6144, characters: 4096, source: 'estimated' });
+    expect(costUsd(table, 'gpt-4o-mini-tts', speech)).toBeCloseTo((1024 * 0.6 + 6144 * 12) / 1e6, 12);
+  });
+
+  it('prices Realtime audio and text tokens apart, cached ones at the cached rate', () => {
+    const u = fromRealtimeUsage({
+      total_tokens: 400,
+      input_tokens: 300,
+      output_tokens: 100,
+      input_token_details: { text_tokens: 100, audio_tokens: 200, cached_tokens: 150, cached_tokens_details: { text_tokens: 50, audio_tokens: 100 } },
+      output_token_details: { text_tokens: 30, audio_tokens: 70 },
+    })!;
+    expect(u).toMatchObject({ promptTokens: 300, cachedTokens: 150, audioTokens: 100, completionTokens: 100, audioOutputTokens: 70 });
+    // gpt-realtime: text in 4, cached 0.4, audio in 32, text out 16, audio out 64 per 1M.
+    expect(costUsd(table, 'gpt-realtime-2025-08-28', u)).toBeCloseTo((50 * 4 + 150 * 0.4 + 100 * 32 + 30 * 16 + 70 * 64) / 1e6, 12);
+    const twice = addUsage(u, u);
+    expect(costUsd(table, 'gpt-realtime', twice)).toBeCloseTo(2 * costUsd(table, 'gpt-realtime', u)!, 12);
+  });
 });
 
 describe('override file', () => {
@@ -130,7 +172,7 @@ describe('override file', () => {
   });
 
   it('marks the version when the override does not name one', () => {
-    expect(loadPriceTable(tempFile('p.json', JSON.stringify({ models: {} }))).version).toBe('2026-08-21+override');
+    expect(loadPriceTable(tempFile('p.json', JSON.stringify({ models: {} }))).version).toBe('2026-12-02+override');
   });
 
   it.each([

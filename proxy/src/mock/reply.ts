@@ -6,6 +6,7 @@ import { errorBody } from './errors.js';
 export type Reply =
   | { kind: 'json'; status?: number; body: unknown }
   | { kind: 'sse'; events: SseEvent[] }
+  | { kind: 'bytes'; contentType: string; body: Buffer }
   | { kind: 'error'; status: number; body: OpenAIErrorBody };
 
 /** Per-request facts a handler needs beyond the body. */

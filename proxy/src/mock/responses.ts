@@ -5,7 +5,7 @@ import type { SseEvent } from './sse.js';
 import { CREATED, contentFor, isObj, reasoningTokensFor, replyText, snapshotOf, splitDeltas, tokens, type Json } from './util.js';
 
 /** `POST /v1/responses`, JSON or named-event SSE from response.created to response.completed. */
-export function responses(body: Json, ctx: HandlerContext): Reply {
+export function responses(body: Json, ctx: HandlerContext, done = false): Reply {
   if (typeof body.model !== 'string' || body.model === '') return NO_MODEL;
   const model = snapshotOf(body.model);
   const prompt = promptTextOf(body);
@@ -31,7 +31,7 @@ export function responses(body: Json, ctx: HandlerContext): Reply {
     object: 'response',
     created_at: CREATED,
     status,
-    background: false,
+    background: body.background === true,
     error: null,
     incomplete_details: null,
     instructions: body.instructions ?? null,
@@ -53,6 +53,9 @@ export function responses(body: Json, ctx: HandlerContext): Reply {
     metadata: body.metadata ?? {},
   });
 
+  // Background mode answers at once with a queued response and no usage; the work (and the bill)
+  // comes later, read with GET /v1/responses/{id} (backgroundResponse).
+  if (body.background === true && body.stream !== true && !done) return { kind: 'json', body: response('queued', [], null) };
   if (body.stream !== true) return { kind: 'json', body: response('completed', [item], usage) };
 
   const events: SseEvent[] = [];
@@ -68,4 +71,12 @@ export function responses(body: Json, ctx: HandlerContext): Reply {
   emit('response.output_item.done', { output_index: 0, item });
   emit('response.completed', { response: response('completed', [item], usage) });
   return { kind: 'sse', events };
+}
+
+/**
+ * `GET /v1/responses/{id}`: the fake's background responses are always done by the time they are
+ * read; with `?stream=true` the same response is resumed as its event stream.
+ */
+export function backgroundResponse(id: string, stream: boolean, ctx: HandlerContext): Reply {
+  return responses({ model: 'gpt-4o-mini', input: `background ${id}`, background: true, stream }, { ...ctx, hash: id.replace(/^resp_/, '').padEnd(48, '0') }, true);
 }

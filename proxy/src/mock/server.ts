@@ -1,12 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { moderations, speech, transcription } from './audio.js';
 import { chatCompletions } from './chat.js';
 import { embeddings } from './embeddings.js';
 import { errorBody, faultBody, sendError, sendJson } from './errors.js';
+import { countBytes, readForm } from './forms.js';
 import { imageGenerations } from './images.js';
 import { getModel, listModels } from './models.js';
 import type { HandlerContext, Reply } from './reply.js';
-import { responses } from './responses.js';
+import { attachMockRealtime, type RealtimeStats } from './realtime.js';
+import { backgroundResponse, responses } from './responses.js';
 import { delayStart, writeSse } from './sse.js';
 import { intHeader, isObj, requestHash, type Json } from './util.js';
 
@@ -27,6 +30,8 @@ export interface MockUpstream {
   total(path?: string): number;
   /** SSE responses still being written; drops to 0 once clients that left are noticed. */
   openStreams(): number;
+  /** Realtime WebSocket sessions open now, and every handshake seen. */
+  realtime: RealtimeStats;
   reset(): void;
   close(): Promise<void>;
 }
@@ -40,6 +45,7 @@ function pathOf(req: Request): string {
 interface Stats {
   counts: Map<string, number>;
   openStreams: number;
+  realtime: RealtimeStats;
 }
 
 function buildApp(opts: MockOptions, stats: Stats): express.Express {
@@ -84,9 +90,22 @@ function buildApp(opts: MockOptions, stats: Stats): express.Express {
   const route = (handler: Handler) => async (req: Request, res: Response) => {
     const body = isObj(req.body) ? req.body : {};
     const ctx: HandlerContext = { hash: res.locals.hash as string, cachedTokens: intHeader(req, 'x-mock-cached-tokens') ?? 0 };
-    const reply = handler(body, ctx, req);
+    await send(req, res, handler(body, ctx, req));
+  };
+  /** Multipart endpoints: the form is read as it streams (file bytes counted, never kept). */
+  const formRoute = (handler: (form: Awaited<ReturnType<typeof readForm>>, req: Request) => Reply) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await send(req, res, handler(await readForm(req), req));
+    } catch (err) {
+      next(Object.assign(err as Error, { status: 400 }));
+    }
+  };
+  const send = async (req: Request, res: Response, reply: Reply) => {
     const abortAfter = intHeader(req, 'x-mock-abort-after');
     switch (reply.kind) {
+      case 'bytes':
+        res.status(200).setHeader('content-type', reply.contentType);
+        return void res.end(reply.body);
       case 'error':
         return sendError(res, reply.status, reply.body);
       case 'json':
@@ -108,9 +127,32 @@ function buildApp(opts: MockOptions, stats: Stats): express.Express {
   };
 
   app.post('/v1/chat/completions', gate, route(chatCompletions));
-  app.post('/v1/responses', gate, route(responses));
+  app.post('/v1/responses', gate, route((b, c) => responses(b, c)));
   app.post('/v1/embeddings', gate, route(embeddings));
   app.post('/v1/images/generations', gate, route(imageGenerations));
+  app.get('/v1/responses/:id', gate, route((_b, c, req) => backgroundResponse(String(req.params.id), req.query['stream'] === 'true', c)));
+  app.post('/v1/audio/speech', gate, route(speech));
+  app.post('/v1/audio/transcriptions', gate, formRoute((form) => transcription(form, false)));
+  app.post('/v1/audio/translations', gate, formRoute((form) => transcription(form, true)));
+  app.post('/v1/moderations', gate, route(moderations));
+  app.post('/v1/images/edits', gate, formRoute((form) => imageGenerations({ ...form.fields, n: Number(form.fields['n'] ?? 1) }, { hash: 'edit', cachedTokens: 0 })));
+  app.get('/v1/chat/completions', gate, route(() => ({ kind: 'json', body: { object: 'list', data: [], first_id: null, last_id: null, has_more: false } })));
+  // Files: the upload is streamed through and counted, as large as the client sends it.
+  app.post('/v1/files', gate, formRoute((form) => {
+    const file = form.files.find((f) => f.field === 'file');
+    return file
+      ? { kind: 'json', body: { id: `file-mock${file.bytes}`, object: 'file', bytes: file.bytes, created_at: 1_735_689_600, filename: file.filename, purpose: form.fields['purpose'] ?? 'user_data', status: 'processed' } }
+      : { kind: 'error', status: 400, body: errorBody("Missing required parameter: 'file'.", 'invalid_request_error', 'file', 'missing_required_parameter') };
+  }));
+  app.post('/v1/uploads/:id/parts', gate, async (req, res, next) => {
+    try {
+      const multipart = /^multipart\//.test(req.get('content-type') ?? '');
+      const bytes = multipart ? ((await readForm(req)).files[0]?.bytes ?? 0) : await countBytes(req);
+      sendJson(res, 200, { id: `part_mock${bytes}`, object: 'upload.part', created_at: 1_735_689_600, upload_id: req.params.id, bytes });
+    } catch (err) {
+      next(err);
+    }
+  });
   app.get('/v1/models', gate, route(listModels));
   app.get('/v1/models/:id', gate, route((_b, _c, req) => getModel(String(req.params.id))));
 
@@ -131,18 +173,19 @@ function buildApp(opts: MockOptions, stats: Stats): express.Express {
 
 /** The fake upstream as an express app, for mounting or supertest. */
 export function createMockUpstream(opts: MockOptions = {}): express.Express {
-  return buildApp(opts, { counts: new Map(), openStreams: 0 });
+  return buildApp(opts, { counts: new Map(), openStreams: 0, realtime: { sessions: 0, handshakes: [] } });
 }
 
 /** Starts the fake upstream on a real port (default: any free port on 127.0.0.1). */
 export async function startMockUpstream(opts: MockOptions & { port?: number; host?: string } = {}): Promise<MockUpstream> {
-  const stats: Stats = { counts: new Map(), openStreams: 0 };
+  const stats: Stats = { counts: new Map(), openStreams: 0, realtime: { sessions: 0, handshakes: [] } };
   const { counts } = stats;
   const app = buildApp(opts, stats);
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<import('node:http').Server>((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  attachMockRealtime(server, stats.realtime);
   const { port } = server.address() as AddressInfo;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
@@ -158,6 +201,7 @@ export async function startMockUpstream(opts: MockOptions & { port?: number; hos
       return sum;
     },
     openStreams: () => stats.openStreams,
+    realtime: stats.realtime,
     reset: () => counts.clear(),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -11,27 +11,46 @@ const rates = {
   image_input: rate.optional(),
   /** Audio-input tokens (transcribe / audio models). */
   audio_input: rate.optional(),
+  /** Audio-output tokens (Realtime); without it audio output is priced as `output`. */
+  audio_output: rate.optional(),
 };
 const modelPrice = z.strictObject({
   ...rates,
   /** Duration-billed audio (whisper-1), USD per minute. */
   per_minute: rate.optional(),
+  /** Character-billed speech (tts-1, tts-1-hd), USD per 1M characters of input text. */
+  per_million_characters: rate.optional(),
+  /** When the price was read (YYYY-MM-DD) and from where (a key of the table's `sources`). */
+  as_of: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  source: z.string().min(1),
   /** Long-context pricing: the highest tier whose threshold the prompt exceeds replaces the base rates. */
   tiers: z.array(z.strictObject({ above_input_tokens: z.number().int().min(0), ...rates })).optional(),
 });
 const imagePrices = z.record(z.string().regex(/^[a-z]+\/\d+x\d+$/, 'keys look like "quality/WxH"'), rate);
-const tableSchema = z.strictObject({
+const tableShape = {
   version: z.string().min(1),
   source: z.string(),
+  /** Where each price came from, by the key models name in their `source`. */
+  sources: z.record(z.string(), z.string().min(1)),
   models: z.record(z.string(), modelPrice),
   images: z.record(z.string(), imagePrices),
+};
+const tableSchema = z.strictObject(tableShape).superRefine((t, ctx) => {
+  for (const [id, p] of Object.entries(t.models)) {
+    if (!(p.source in t.sources)) ctx.addIssue({ code: 'custom', path: ['models', id, 'source'], message: `"${p.source}" is not a key of sources` });
+  }
 });
-/** An override may carry any subset; its entries replace the built-in entries of the same model. */
-const overrideSchema = tableSchema.partial();
+/**
+ * An override may carry any subset; its entries replace the built-in entries of the same model.
+ * An operator's own prices need no date or source.
+ */
+const overrideSchema = z
+  .strictObject({ ...tableShape, models: z.record(z.string(), modelPrice.extend({ as_of: z.string().optional(), source: z.string().optional() })) })
+  .partial();
 
 /** USD per 1M tokens per model id, and USD per image for per-image models. */
-export type PriceTable = z.infer<typeof tableSchema>;
-export type ModelPrice = z.infer<typeof modelPrice>;
+export type PriceTable = Omit<z.infer<typeof tableSchema>, 'models'> & { models: Record<string, ModelPrice> };
+export type ModelPrice = Omit<z.infer<typeof modelPrice>, 'as_of' | 'source'> & { as_of?: string; source?: string };
 
 function readJson(file: string | URL, what: string): unknown {
   let text: string;
@@ -63,6 +82,7 @@ export function loadPriceTable(overrideFile?: string): PriceTable {
   return {
     version: over.version ?? `${table.version}+override`,
     source: over.source ?? table.source,
+    sources: { ...table.sources, ...over.sources },
     models: { ...table.models, ...over.models },
     images: { ...table.images, ...over.images },
   };
@@ -101,7 +121,7 @@ function imageCost(prices: Record<string, number>, images: NonNullable<Usage['im
 }
 
 function ratesFor(price: ModelPrice, promptTokens: number) {
-  let chosen: Omit<ModelPrice, 'tiers' | 'per_minute'> = price;
+  let chosen: Omit<ModelPrice, 'tiers' | 'per_minute' | 'per_million_characters'> = price;
   for (const tier of price.tiers ?? []) if (promptTokens > tier.above_input_tokens) chosen = tier;
   return chosen;
 }
@@ -131,13 +151,17 @@ export function costUsd(table: PriceTable, model: string, usage: Usage): number 
   const image = clamp(usage.imageTokens, usage.promptTokens - cached);
   const audio = clamp(usage.audioTokens, usage.promptTokens - cached - image);
   const text = usage.promptTokens - cached - image - audio;
-  // Cached image tokens are not reported separately; the cached rate applies to all cached input.
+  const audioOut = clamp(usage.audioOutputTokens, usage.completionTokens);
+  // Cached image and audio tokens are priced at the one cached rate: OpenAI's are the same for
+  // text and audio on every model that has both (Realtime), to the cent.
   const perMillion =
     text * r.input +
     cached * (r.cached_input ?? r.input) +
     image * (r.image_input ?? r.input) +
     audio * (r.audio_input ?? r.input) +
-    usage.completionTokens * (r.output ?? 0);
+    (usage.completionTokens - audioOut) * (r.output ?? 0) +
+    audioOut * (r.audio_output ?? r.output ?? 0);
   const perMinute = price.per_minute && usage.audioSeconds ? (usage.audioSeconds / 60) * price.per_minute : 0;
-  return round(perMillion / 1e6 + perMinute);
+  const perCharacter = price.per_million_characters && usage.characters ? (usage.characters / 1e6) * price.per_million_characters : 0;
+  return round(perMillion / 1e6 + perMinute + perCharacter);
 }

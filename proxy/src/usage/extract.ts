@@ -96,6 +96,77 @@ export const BILLED_ENDPOINTS: ReadonlySet<string> = new Set([
   'images.variations', 'audio.transcriptions', 'audio.translations',
 ]);
 
+/** Endpoints OpenAI does not bill at all: a success costs 0 whatever model it names. */
+export const FREE_ENDPOINTS: ReadonlySet<string> = new Set(['moderations']);
+
+/**
+ * Audio output tokens per text token of gpt-4o-mini-tts, measured on a billed 4,096-character
+ * speech (877 text tokens, about 6 audio tokens each: sanand0/blog, "OpenAI TTS cost", 2025-11-02).
+ */
+const SPEECH_AUDIO_TOKENS_PER_TEXT_TOKEN = 6;
+
+/**
+ * `audio.speech` answered with audio bytes, which carry no usage: the characters OpenAI bills
+ * tts-1/tts-1-hd by (exact, from the request), and token counts estimated from the text for
+ * token-billed speech models (gpt-4o-mini-tts). Its SSE form reports usage and is read instead.
+ */
+export function speechUsage(request: unknown): Usage | undefined {
+  if (!isObj(request) || typeof request.input !== 'string') return undefined;
+  const instructions = typeof request.instructions === 'string' ? request.instructions : '';
+  const promptTokens = estimateTokens(request.input) + estimateTokens(instructions);
+  const completionTokens = estimateTokens(request.input) * SPEECH_AUDIO_TOKENS_PER_TEXT_TOKEN;
+  return {
+    ...none(),
+    promptTokens,
+    completionTokens,
+    totalTokens: promptTokens + completionTokens,
+    audioOutputTokens: completionTokens,
+    characters: request.input.length,
+    source: 'estimated',
+  };
+}
+
+/**
+ * A Realtime `response.done` event's `response.usage`: input and output split into text, audio
+ * and image tokens, cached input with its own split. Audio and image counts here are the uncached
+ * ones, so that each token is priced once (cost.ts prices cached input at the cached rate).
+ */
+export function fromRealtimeUsage(u: unknown): Usage | undefined {
+  if (!isObj(u)) return undefined;
+  const input = num(u.input_tokens);
+  if (input === undefined) return undefined;
+  const inDetails = objAt(u, 'input_token_details');
+  const cachedDetails = objAt(inDetails, 'cached_tokens_details');
+  const outDetails = objAt(u, 'output_token_details');
+  const usage = reported(input, num(u.output_tokens) ?? 0, u.total_tokens, undefined, {
+    cached_tokens: inDetails.cached_tokens,
+    image_tokens: Math.max(0, (num(inDetails.image_tokens) ?? 0) - (num(cachedDetails.image_tokens) ?? 0)),
+    audio_tokens: Math.max(0, (num(inDetails.audio_tokens) ?? 0) - (num(cachedDetails.audio_tokens) ?? 0)),
+  });
+  const audioOut = num(outDetails.audio_tokens);
+  if (audioOut) usage.audioOutputTokens = audioOut;
+  return usage;
+}
+
+/** Two usages of one call added up (a Realtime session's responses). */
+export function addUsage(a: Usage | undefined, b: Usage): Usage {
+  if (!a) return { ...b };
+  const sum = (x: number | undefined, y: number | undefined) => (x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0));
+  const out: Usage = {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    cachedTokens: a.cachedTokens + b.cachedTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+    source: a.source === 'reported' && b.source === 'reported' ? 'reported' : 'estimated',
+  };
+  for (const k of ['imageTokens', 'audioTokens', 'audioOutputTokens'] as const) {
+    const v = sum(a[k], b[k]);
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
 /**
  * Usage of a non-streamed JSON response, by our dotted endpoint name. Endpoints without a
  * usage concept (models, files, moderations, ...) give zeros with source 'none'.
