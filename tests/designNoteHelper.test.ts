@@ -313,7 +313,7 @@ describe("the design note's logOpenAICall on our migrated schema", () => {
     });
 
     it('the variables offer their endpoint, models and tenant', async () => {
-      const values = async (name: string) => (await run(name, {})).map((r) => r.__value);
+      const values = async (name: string) => (await run(name)).map((r) => r.__value);
       expect(await values('var_endpoint')).toContain(endpoint);
       expect(await values('var_model')).toEqual(expect.arrayContaining([modelA, modelB]));
       expect(await values('var_tenant')).toEqual(expect.arrayContaining(['external', proxyTenant]));
@@ -366,6 +366,10 @@ describe("the design note's logOpenAICall on our migrated schema", () => {
         drill_endpoint: { value: endpoint },
         drill_model: { value: modelB },
         call_id: { value: '00000000-0000-4000-8000-000000000000' },
+        // The Tenants page's drill-down and attribution filters (issue 11).
+        drill_tenant: { value: 'external' },
+        app_user: allOf,
+        tag: allOf,
       };
       for (const name of queryNames()) {
         await expect(run(name, variables)).resolves.toBeInstanceOf(Array);

@@ -48,7 +48,7 @@ describe('a chat stream whose caller received [DONE] is a completed call', () =>
     await upstream.close();
   });
 
-  it.each([
+  it.each<[string, Record<string, string>]>([
     ['plain', {}],
     ['with an Idempotency-Key', { 'idempotency-key': 'done-key-1' }],
     ['with the cache on', { 'x-tollgate-cache': 'on' }],

@@ -7,12 +7,46 @@ import { ProxyError, sendError } from './call/errors.js';
 import { recordCall } from './call/record.js';
 import type { AppDeps } from './deps.js';
 import { endpointOf } from './endpoint.js';
+import { attachRealtime } from './realtime/upgrade.js';
 import { v1Route } from './v1/route.js';
 
 /** The proxy as a request listener (for http.createServer or supertest), with listen() for convenience. */
 export interface TollgateApp {
   (req: IncomingMessage, res: ServerResponse): void;
   listen(port: number, host: string, onListening?: (err?: Error) => void): Server;
+  /** Calls in progress, for the shutdown in main.ts. */
+  inflight: InFlight;
+}
+
+/**
+ * The calls in progress (operations endpoints aside). On SIGTERM, main.ts ends the streams still
+ * open at the grace deadline with an SSE error event, then waits here until every such call has
+ * recorded its row, and only then flushes the call log.
+ */
+export class InFlight {
+  private readonly calls = new Map<ServerResponse, Promise<void>>();
+
+  track(res: ServerResponse, done: Promise<void>): void {
+    const remove = () => void this.calls.delete(res);
+    this.calls.set(res, done.then(remove, remove));
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** Event-stream answers still being written. */
+  openStreams(): ServerResponse[] {
+    return [...this.calls.keys()].filter((res) => res.headersSent && !res.writableEnded && String(res.getHeader('content-type') ?? '').includes('text/event-stream'));
+  }
+
+  /** Resolves once every tracked call is done, or after `ms`; the number still running. */
+  async settled(ms: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.calls.values()), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    return this.calls.size;
+  }
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -26,16 +60,27 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export function createApp(deps: AppDeps): TollgateApp {
   const own = ownRoutes(deps);
   const v1 = v1Route(deps);
+  const inflight = new InFlight();
   const app = ((req: IncomingMessage, res: ServerResponse) => {
-    if (isOwnPath(req)) own(req, res);
-    else void v1(req, res);
+    if (isOwnPath(req)) {
+      own(req, res);
+      // /api routes record their row right after their answer ends: a tick after 'close'.
+      if (!isOpsPath(req)) inflight.track(res, new Promise<void>((resolve) => res.once('close', () => setImmediate(resolve))));
+    } else inflight.track(res, v1(req, res));
   }) as TollgateApp;
+  app.inflight = inflight;
   app.listen = (port, host, onListening) => {
     const server = createServer(app);
+    // The Realtime API is a WebSocket: upgrades never reach the request listener.
+    attachRealtime(server, deps);
     server.once('error', (err) => onListening?.(err));
     return server.listen(port, host, () => onListening?.());
   };
   return app;
+}
+
+function isOpsPath(req: IncomingMessage): boolean {
+  return OPS_PATHS.has((req.url ?? '/').split('?')[0]!);
 }
 
 function isOwnPath(req: IncomingMessage): boolean {
@@ -56,13 +101,21 @@ function ownRoutes(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Readiness is "can serve": plain traffic needs no database (caches and keys degrade, the call
+  // log waits in its spool), so an outage is reported in the body and tollgate_database_up, and
+  // only draining on SIGTERM takes the replica out of rotation. /healthz is liveness.
   app.get('/readyz', async (_req, res) => {
+    let database: string;
     try {
       await withTimeout(deps.pool.query('SELECT 1'), 2000);
-      res.json({ status: 'ready', database: 'ok' });
+      deps.dbHealth.ok();
+      database = 'ok';
     } catch (err) {
-      res.status(503).json({ status: 'not_ready', database: (err as Error).message });
+      deps.dbHealth.failed();
+      database = `unavailable: ${(err as Error).message}`;
     }
+    const body = { status: deps.draining ? 'draining' : 'ready', database, callLogPending: deps.callLog.pending };
+    res.status(deps.draining ? 503 : 200).json(body);
   });
   app.get('/metrics', async (_req, res) => {
     // Disabled, it is still ours: forwarded, every scrape would be a call upstream and a row.
@@ -81,7 +134,7 @@ function ownRoutes(deps: AppDeps): Express {
   // Body-parser and routing errors inside /api end here; nothing reaches express's HTML 500 page.
   // Requests refused before their route ran still get their one call-log row and request id.
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const ctx = openCall(req, res, { endpoint: endpointOf(req.originalUrl.replace(/^\/api(?=\/)/, '')) });
+    const ctx = openCall(req, res, { endpoint: endpointOf(req.originalUrl.replace(/^\/api(?=\/)/, ''), req.method) });
     if ((err as { type?: string })?.type === 'request.aborted') {
       // The caller hung up mid-upload: nobody is left to answer; the row says so.
       ctx.clientAborted = true;

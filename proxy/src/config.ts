@@ -49,6 +49,9 @@ export const configSchema = z.object({
   LOG_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
   LOG_FLUSH_MS: ms(1).default(250),
   LOG_MAX_QUEUE: z.coerce.number().int().min(100).default(100_000),
+  SPOOL_DIR: z.string().default('.tollgate/spool'),
+  SPOOL_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+  SPOOL_FSYNC_MS: ms(1).default(1_000),
   SHUTDOWN_GRACE_MS: ms(0).default(15_000),
   PERSONA_MODEL: z.string().default('gpt-4o-mini'),
   PERSONA_CACHE_TTL_SECONDS: secs(1).default(30 * 24 * 3600),
@@ -57,7 +60,11 @@ export const configSchema = z.object({
   CHAT_STREAM_MODEL: z.string().default('gpt-4o-mini'),
   IDEMPOTENCY_TTL_SECONDS: secs(1).default(24 * 3600),
   REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().positive().default(90),
+  // Days of raw call-log rows kept (whole day partitions dropped); 0 keeps them all. Rollups stay.
+  CALL_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   IDEMPOTENCY_WAIT_MS: ms(0).default(30_000),
+  // The database down, a key cannot be honoured: refuse (503 + Retry-After) or serve without it.
+  IDEMPOTENCY_WHEN_DB_DOWN: z.enum(['reject', 'serve']).default('reject'),
   RESPONSE_CACHE_TTL_SECONDS: secs(1).default(3600),
   RESPONSE_CACHE_ENDPOINTS: z
     .string()

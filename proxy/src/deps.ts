@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { ResponseCache } from './cache/store.js';
 import type { SingleFlight } from './coalesce/singleFlight.js';
 import type { Config } from './config.js';
+import type { DatabaseHealth } from './db/health.js';
 import type { Pool } from './db/pool.js';
 import type { Wakeups } from './db/wakeups.js';
 import type { IdempotencyGuard } from './idempotency/guard.js';
@@ -42,4 +43,8 @@ export interface AppDeps {
   instanceId: string;
   /** Wakes waiters on other replicas' work (LISTEN/NOTIFY), shared by the idempotency and flight stores. */
   wakeups: Wakeups;
+  /** Whether the database answered lately (/readyz body, tollgate_database_up); never stops traffic. */
+  dbHealth: DatabaseHealth;
+  /** Set by main.ts on SIGTERM: /readyz answers 503 so no new traffic is sent here. */
+  draining?: boolean;
 }

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
+import { sseErrorEvent } from './call/sse.js';
 import { startCleanup } from './cache/index.js';
+import { startCallLogMaintenance } from './log/partitions.js';
 import { configOrExit, step } from './cli.js';
 import { connectDatabase } from './db/connect.js';
 import { migrate } from './db/migrate.js';
@@ -21,6 +23,7 @@ if (db.embedded) {
 }
 const deps = await step('loading the configuration', () => createDeps(config, db.pool, logger));
 const app = createApp(deps);
+startCallLogMaintenance(db.pool, { foldIntervalMs: 5_000, partitionIntervalMs: 3_600_000, retentionDays: config.CALL_LOG_RETENTION_DAYS }, logger);
 const stopCleanup = startCleanup(db.pool, config.CACHE_CLEANUP_INTERVAL_MS, logger, {
   requestLogRetentionDays: config.REQUEST_LOG_RETENTION_DAYS,
 });
@@ -42,10 +45,18 @@ server.headersTimeout = 65_000;
 server.keepAliveTimeout = 65_000;
 
 let stopping = false;
+/**
+ * SIGTERM / SIGINT, in this order: stop taking connections (/readyz says draining); let in-flight
+ * requests finish for SHUTDOWN_GRACE_MS; end the event streams still open with an SSE error event
+ * (an SDK raises instead of waiting for a [DONE] that never comes) and cancel the upstream calls
+ * still running, so every call ends and records its row; flush the call log (what the database
+ * does not take stays in the spool for the next start); then close the pool.
+ */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'draining in-flight requests');
+  deps.draining = true;
+  logger.info({ signal, inflight: app.inflight.size }, 'draining in-flight requests');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections turn idle as their last response ends; close them as they do, so the
   // drain ends when the last in-flight request does rather than at the grace deadline.
@@ -53,13 +64,30 @@ async function shutdown(signal: string): Promise<void> {
   server.closeIdleConnections();
   const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
   await Promise.race([closed, grace]);
+  const streams = app.inflight.openStreams();
+  for (const res of streams) {
+    res.end(sseErrorEvent('Tollgate is shutting down; the stream was ended before its end. Retry the request.', 'server_error', 'server_shutting_down'));
+  }
+  const running = app.inflight.size;
+  if (running) {
+    logger.warn({ streams: streams.length, requests: running }, 'grace period over: open streams ended with an error event, upstream calls cancelled');
+    await deps.upstream.destroy().catch(() => undefined);
+  }
+  // Every call logs its row as it ends; a few seconds at most for the last ones to get there.
+  const left = await app.inflight.settled(3000);
+  if (left) logger.warn({ requests: left }, 'calls still running after the grace period; their rows may be missing');
   clearInterval(reaper);
   server.closeAllConnections();
   stopCleanup();
   await closeDeps(deps);
+  logger.info({ pending: deps.callLog.pending }, deps.callLog.pending ? 'call log flushed as far as the database allowed; the rest waits in the spool' : 'call log flushed');
   await db.close();
-  logger.info('call log flushed; bye');
-  process.exit(0);
+  logger.info('database pool closed; bye');
+  // The process ends by itself once pino's asynchronous writes have landed (process.exit would
+  // write what is still buffered ahead of a write in flight: the last lines out of order); the
+  // timer, which does not keep it alive, ends it if a handle lingers.
+  process.exitCode = 0;
+  setTimeout(() => process.exit(0), 2000).unref();
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

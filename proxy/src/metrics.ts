@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Label values come from what callers send (paths, model names), so each label keeps the first
@@ -41,6 +41,10 @@ export function children<C>(make: (...values: string[]) => C): (...values: strin
 export function createMetrics(known: { endpoint?: (e: string) => boolean; model?: (m: string) => boolean } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Read at scrape time from whoever owns the value (the call-log writer, the database health).
+  const probes = { logPending: () => 0, spoolBytes: () => 0, databaseUp: () => 1 };
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   const labels = ['endpoint', 'model', 'cache_status', 'status'] as const;
   const requests = new Counter({ name: 'tollgate_requests_total', help: 'Requests handled', labelNames: labels, registers: [registry] });
   const tokens = new Counter({
@@ -84,6 +88,13 @@ export function createMetrics(known: { endpoint?: (e: string) => boolean; model?
     }),
     logQueue: new Counter({ name: 'tollgate_call_log_dropped_total', help: 'Call-log rows dropped because the queue was full or the database failed', registers: [registry] }),
     logWritten: new Counter({ name: 'tollgate_call_log_written_total', help: 'Call-log rows written', registers: [registry] }),
+    spoolRefused: new Counter({ name: 'tollgate_call_log_spool_refused_total', help: 'Call-log rows the spool refused (SPOOL_MAX_BYTES reached, or the disk failed a write)', registers: [registry] }),
+    probes,
+    gauges: [
+      gauge('tollgate_call_log_pending_rows', 'Call-log rows not yet in the database (in memory and on disk only)', () => probes.logPending()),
+      gauge('tollgate_call_log_spool_bytes', 'Bytes the call-log spool holds on local disk', () => probes.spoolBytes()),
+      gauge('tollgate_database_up', '1 while the database answers, 0 during an outage (the proxy keeps serving)', () => probes.databaseUp()),
+    ],
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -41,4 +44,10 @@ export default async function globalSetup() {
   process.env.TEST_DATABASE_URL = url;
   // PGlite is one session: LISTEN/NOTIFY does not cross connections there (tests that need it skip).
   process.env.TEST_DATABASE_EMBEDDED = process.env.DATABASE_URL ? '' : '1';
+  // The call log's spool (SPOOL_DIR) of every proxy this run starts, in-process or as a child: a
+  // folder of its own, so rows of a test run are never replayed into another run's database (or
+  // a developer's, from .tollgate/spool).
+  const spool = mkdtempSync(join(tmpdir(), 'tollgate-test-spool-'));
+  process.env.SPOOL_DIR = spool;
+  globalThis.__tollgateSpool = spool;
 }

@@ -27,13 +27,17 @@ export interface Stack {
 export async function startStack(
   overrides: Partial<Record<keyof Config, string>> = {},
   mockOptions: { latencyMs?: number; chunkDelayMs?: number } = {},
+  /** Wraps the proxy's pool (the fault tests make it fail like an unreachable database). */
+  wrapPool: (pool: Pool) => Pool = (pool) => pool,
 ): Promise<Stack> {
   const mock = await startMockUpstream({ port: 0, ...mockOptions });
-  const pool = await testPool(8);
+  const pool = wrapPool(await testPool(8));
   const config = loadConfig({
     UPSTREAM_BASE_URL: mock.url,
     LOG_LEVEL: 'silent',
     LOG_FLUSH_MS: '20',
+    // This run's own spool folder (globalSetup): never .tollgate/spool, which `npm start` replays.
+    ...(process.env.SPOOL_DIR ? { SPOOL_DIR: process.env.SPOOL_DIR } : {}),
     ...overrides,
   });
   const deps = createDeps(config, pool, createLogger(config.LOG_LEVEL));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endpointOf } from '../endpoint.js';
 import { credentialOf, tenantOf } from '../tenant.js';
+import { headerTags, headerUser } from './attribution.js';
 
 /** What the proxy knows about one call, filled in as the call progresses, logged at the end. */
 export interface CallContext {
@@ -27,6 +28,9 @@ export interface CallContext {
   upstreamEndedAt?: number;
   firstByteAt?: number;
   clientAborted: boolean;
+  /** Attribution the caller sent as headers (X-Tollgate-User, X-Tollgate-Tags); see attribution.ts. */
+  appUser: string | undefined;
+  tags: string[] | undefined;
 }
 
 /**
@@ -45,12 +49,14 @@ export function openCall(req: IncomingMessage, res: ServerResponse | undefined, 
     method: req.method ?? 'GET',
     path,
     upstreamPath: own ? path : stripV1(path),
-    endpoint: own ? own.endpoint : endpointOf(path),
+    endpoint: own ? own.endpoint : endpointOf(path, req.method),
     model: undefined,
     stream: false,
     json: undefined,
     startedAt: performance.now(),
     clientAborted: false,
+    appUser: headerUser(req.headers['x-tollgate-user']),
+    tags: headerTags(req.headers['x-tollgate-tags']),
   };
   if (res && !res.headersSent) res.setHeader('x-tollgate-request-id', ctx.requestId);
   return ctx;

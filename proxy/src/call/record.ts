@@ -1,8 +1,10 @@
 import type { AppDeps } from '../deps.js';
+import { isReadEndpoint } from '../endpoint.js';
 import type { CacheStatus, CallLogRow } from '../log/callLog.js';
 import { costUsd } from '../pricing/cost.js';
-import { BILLED_ENDPOINTS } from '../usage/extract.js';
+import { BILLED_ENDPOINTS, FREE_ENDPOINTS, speechUsage } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
+import { bodyTags, bodyUser } from './attribution.js';
 import { elapsed, type CallContext } from './context.js';
 
 export interface CallOutcome {
@@ -27,17 +29,20 @@ export function clientAbortedOutcome(ctx: CallContext): CallOutcome {
 export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): void {
   try {
     const model = ctx.model ?? out.responseModel ?? '(none)';
-    const usage = out.usage;
+    const usage = billedUsage(ctx, out);
     const served = out.cacheStatus === 'hit' || out.cacheStatus === 'idempotent_replay' || out.cacheStatus === 'coalesced';
     let cost: number | null;
-    if (served || out.status >= 400 || !usage || usage.source === 'none') {
-      // Nothing billable happened upstream: a served copy, an error, or a free call (models, moderations).
+    if (FREE_ENDPOINTS.has(ctx.endpoint) || isReadEndpoint(ctx.endpoint)) {
+      // Moderations, reads and deletes are never billed, whatever model they name or return.
+      cost = 0;
+    } else if (served || out.status >= 400 || !usage || usage.source === 'none') {
+      // Nothing billable happened upstream: a served copy, an error, or a call without usage (models).
       // A billed endpoint's success without readable usage is unknown, not free.
       if (served || out.status >= 400) cost = 0;
       else if (BILLED_ENDPOINTS.has(ctx.endpoint)) cost = null;
       else cost = ctx.model ? priced(deps, model, undefined) : 0;
     } else {
-      cost = upstreamCost(deps, ctx, out);
+      cost = upstreamCost(deps, ctx, { usage, responseModel: out.responseModel });
     }
     const now = performance.now();
     const row: CallLogRow = {
@@ -64,6 +69,8 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
       usageSource: usage?.source ?? 'none',
       clientAborted: ctx.clientAborted,
       errorType: out.errorType ?? null,
+      appUser: ctx.appUser ?? bodyUser(ctx.json) ?? null,
+      tags: ctx.tags ?? bodyTags(ctx.json) ?? null,
     };
     deps.callLog.write(row);
     const m = deps.metrics;
@@ -87,12 +94,23 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
 }
 
 /**
+ * The usage a row records: none for reads and deletes (a retrieved response's tokens were billed by
+ * the call that made it), and for speech answered as audio, what its request says (speechUsage).
+ */
+function billedUsage(ctx: CallContext, out: CallOutcome): Usage | undefined {
+  if (isReadEndpoint(ctx.endpoint)) return undefined;
+  if (ctx.endpoint === 'audio.speech' && out.status < 400 && (!out.usage || out.usage.source === 'none')) return speechUsage(ctx.json);
+  return out.usage;
+}
+
+/**
  * What the upstream call behind `out` cost: priced by the response's model (a dated snapshot) when
  * known, else the requested one; null when neither has a price. Rows and stored cache entries use
  * this same rule, so a hit's cost_saved_usd equals its miss's cost_usd.
  */
 export function upstreamCost(deps: Pick<AppDeps, 'prices'>, ctx: CallContext, out: Pick<CallOutcome, 'usage' | 'responseModel'>): number | null {
   const usage = out.usage;
+  if (FREE_ENDPOINTS.has(ctx.endpoint)) return 0;
   if (!usage || usage.source === 'none') return null;
   const model = ctx.model ?? out.responseModel;
   if (!model) return null;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../deps.js';
-import { toProxyError, upstreamAnswered } from '../call/errors.js';
+import { IDEMPOTENCY_UNAVAILABLE } from '../db/health.js';
+import { ProxyError, toProxyError, upstreamAnswered } from '../call/errors.js';
 import { callerGone } from '../call/callerGone.js';
 import type { CallContext } from '../call/context.js';
 import { clientAbortedOutcome, upstreamCost, type CallOutcome } from '../call/record.js';
@@ -41,6 +42,28 @@ export interface GuardRequest {
   replayHeaders?: Record<string, string>;
 }
 
+/** The database is away and IDEMPOTENCY_WHEN_DB_DOWN=serve: run as if no key was sent, and say so in the row. */
+const SERVED_WITHOUT_KEY: Guarded = {
+  run: async (work) => {
+    const served = await work(noSettle);
+    served.outcome.errorType ??= IDEMPOTENCY_UNAVAILABLE;
+    return served;
+  },
+};
+
+/** 503 + Retry-After: the key cannot be honoured safely while its store is unreachable. */
+export function idempotencyUnavailable(): ProxyError {
+  return new ProxyError({
+    status: 503,
+    message: 'Idempotency-Key cannot be honoured right now (its store is unavailable); retry shortly, or send the request without the key.',
+    type: 'idempotency_error',
+    code: 'idempotency_unavailable',
+    param: 'Idempotency-Key',
+    retry: true,
+    headers: { 'retry-after': '5' },
+  });
+}
+
 /** Settling without a key: nothing to store. */
 export const noSettle: Settle = async () => undefined;
 
@@ -59,7 +82,7 @@ export const UNGUARDED: Guarded = { run: (work) => work(noSettle) };
  */
 export class IdempotencyGuard {
   constructor(
-    private readonly deps: Pick<AppDeps, 'config' | 'logger' | 'prices'>,
+    private readonly deps: Pick<AppDeps, 'config' | 'logger' | 'prices' | 'dbHealth'>,
     private readonly store: IdempotencyStore,
   ) {}
 
@@ -67,20 +90,20 @@ export class IdempotencyGuard {
     const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
     if (key === undefined) return UNGUARDED;
     const keyHash = idempotencyKeyHash(key);
-    const acquired = await this.store.acquire(
-      {
-        tenant: ctx.tenant,
-        requestHash: keyHash,
-        keyHash,
-        fingerprint: requestFingerprint(ctx.method, r.path, r.body),
-        method: ctx.method,
-        path: r.path,
-        endpoint: ctx.endpoint,
-        ttlSeconds: this.deps.config.IDEMPOTENCY_TTL_SECONDS,
-      },
-      this.deps.config.IDEMPOTENCY_WAIT_MS,
-      callerGone(res),
-    );
+    const request = {
+      tenant: ctx.tenant,
+      requestHash: keyHash,
+      keyHash,
+      fingerprint: requestFingerprint(ctx.method, r.path, r.body),
+      method: ctx.method,
+      path: r.path,
+      endpoint: ctx.endpoint,
+      ttlSeconds: this.deps.config.IDEMPOTENCY_TTL_SECONDS,
+    };
+    const acquired = await this.store
+      .acquire(request, this.deps.config.IDEMPOTENCY_WAIT_MS, callerGone(res))
+      .catch((err: unknown) => this.unavailable(ctx, err));
+    if (acquired === undefined) return SERVED_WITHOUT_KEY;
     switch (acquired.kind) {
       case 'abandoned':
         // The caller left while it waited: nobody to answer, nothing to run upstream.
@@ -108,6 +131,19 @@ export class IdempotencyGuard {
       }
     }
     return { run: (work) => this.run(res, ctx, acquired.lease, work) };
+  }
+
+  /**
+   * The key's store could not be reached (the database is away): IDEMPOTENCY_WHEN_DB_DOWN decides.
+   * `reject`: a 503 with Retry-After, since running the request could run it twice; `serve`: run it
+   * without the guarantee, the row saying idempotency_unavailable.
+   */
+  private unavailable(ctx: CallContext, err: unknown): undefined {
+    if (err instanceof ProxyError) throw err;
+    this.deps.dbHealth.failed();
+    this.deps.logger.debug({ err: (err as Error)?.message, requestId: ctx.requestId }, 'idempotency store unavailable');
+    if (this.deps.config.IDEMPOTENCY_WHEN_DB_DOWN === 'serve') return undefined;
+    throw idempotencyUnavailable();
   }
 
   private async run<T extends Served>(res: ServerResponse, ctx: CallContext, lease: IdempotencyLease, work: (settle: Settle) => Promise<T>): Promise<T> {

@@ -45,18 +45,45 @@ export function requestFingerprint(method: string, path: string, body: unknown):
  * the same request, another file or field is not.
  */
 export function rawBodyDigest(body: Buffer, contentType: string | undefined): string {
-  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
-  const marker = boundary ? Buffer.from(`--${boundary[1] ?? boundary[2]}`) : undefined;
-  const hash = createHash('sha256');
-  let from = 0;
-  if (marker) {
-    for (let at = body.indexOf(marker, from); at >= 0; at = body.indexOf(marker, from)) {
-      hash.update(body.subarray(from, at)).update('--tollgate-boundary');
+  const digest = new RawBodyDigest(contentType);
+  digest.update(body);
+  return digest.digest();
+}
+
+/** rawBodyDigest fed chunk by chunk (an upload too large to hold), with the same result. */
+export class RawBodyDigest {
+  private readonly hash = createHash('sha256');
+  private readonly marker: Buffer | undefined;
+  /** The last bytes seen, which may be the start of a marker that the next chunk completes. */
+  private carry = Buffer.alloc(0);
+
+  constructor(private readonly contentType: string | undefined) {
+    const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+    this.marker = boundary ? Buffer.from(`--${boundary[1] ?? boundary[2]}`) : undefined;
+  }
+
+  update(chunk: Buffer): void {
+    const marker = this.marker;
+    if (!marker) {
+      this.hash.update(chunk);
+      return;
+    }
+    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    let from = 0;
+    for (let at = buf.indexOf(marker, from); at >= 0; at = buf.indexOf(marker, from)) {
+      this.hash.update(buf.subarray(from, at)).update('--tollgate-boundary');
       from = at + marker.length;
     }
+    // A marker starting before `safe` would have been found whole; what follows may be one's start.
+    const safe = Math.max(from, buf.length - (marker.length - 1));
+    this.hash.update(buf.subarray(from, safe));
+    this.carry = Buffer.from(buf.subarray(safe));
   }
-  hash.update(body.subarray(from));
-  return `raw:${(contentType ?? '').split(';')[0]!.trim().toLowerCase()}:${hash.digest('hex')}`;
+
+  digest(): string {
+    this.hash.update(this.carry);
+    return `raw:${(this.contentType ?? '').split(';')[0]!.trim().toLowerCase()}:${this.hash.digest('hex')}`;
+  }
 }
 
 /** request_log.request_hash for key-less duplicate detection: the fingerprint itself, marked as such. */

@@ -1,6 +1,8 @@
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { DatabaseHealth } from '../db/health.js';
+import type { Segment, Spool } from './spool.js';
 
 export type CacheStatus = 'miss' | 'hit' | 'idempotent_replay' | 'coalesced' | 'bypass';
 export type UsageSource = 'reported' | 'estimated' | 'none';
@@ -31,6 +33,9 @@ export interface CallLogRow {
   usageSource: UsageSource;
   clientAborted: boolean;
   errorType: string | null;
+  /** Attribution inside the tenant (migration 020); absent is NULL. */
+  appUser?: string | null;
+  tags?: string[] | null;
 }
 
 const COLUMNS: Array<[keyof CallLogRow, string]> = [
@@ -57,23 +62,26 @@ const COLUMNS: Array<[keyof CallLogRow, string]> = [
   ['usageSource', 'usage_source'],
   ['clientAborted', 'client_aborted'],
   ['errorType', 'error_type'],
+  ['appUser', 'app_user'],
+  ['tags', 'tags'],
 ];
 
 // One statement per batch, one parameter: the batch as a JSON array of rows, expanded by
 // json_populate_recordset into the table's own column types. JSON.stringify is native; pg's
-// per-value array escaping was a visible share of the proxy's CPU under load.
+// per-value array escaping was a visible share of the proxy's CPU under load. Each row is
+// serialised once, when it is written: the same line goes to the spool and into the batch.
+// ON CONFLICT DO NOTHING, with no target: a row replayed from the spool that is already in the
+// table is skipped, whichever unique index the table has (request_id since migration 010;
+// request_id with created_at on a partitioned table: a spooled line keeps its created_at).
 const INSERT_SQL = `INSERT INTO openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')})
-SELECT ${COLUMNS.map(([, c]) => c).join(', ')} FROM json_populate_recordset(NULL::openai_call_log, $1::json)`;
+SELECT ${COLUMNS.map(([, c]) => c).join(', ')} FROM json_populate_recordset(NULL::openai_call_log, $1::json)
+ON CONFLICT DO NOTHING`;
 
-/** The batch as json_populate_recordset reads it: one object per row, keyed by column name. */
-function batchJson(batch: CallLogRow[]): string {
-  return JSON.stringify(batch.map(asColumns));
-}
-
-function asColumns(row: CallLogRow): Record<string, unknown> {
+/** A row as json_populate_recordset reads it: one object keyed by column name, as JSON text. */
+function rowJson(row: CallLogRow): string {
   const out: Record<string, unknown> = {};
   for (const [key, column] of COLUMNS) out[column] = row[key];
-  return out;
+  return JSON.stringify(out);
 }
 
 export interface CallLogOptions {
@@ -82,81 +90,171 @@ export interface CallLogOptions {
   maxQueue: number;
 }
 
+/** Longest wait between two attempts while the database is unreachable. */
+const MAX_BACKOFF_MS = 5_000;
+
+interface Queued {
+  line: string;
+  seg: Segment | undefined;
+}
+
 /**
- * Collects call-log rows in memory and writes them in multi-row batches off the response path.
- * A failed batch is retried on the next flush (kept at the front of the queue) so a database
- * blip loses nothing; only a queue grown past maxQueue drops rows, and counts them.
+ * Collects call-log rows and writes them in multi-row batches off the response path. Each row is
+ * also appended to the local spool (spool.ts) as it is written, and acknowledged there once it is
+ * in the database, so a crash or an outage loses nothing that reached the disk.
+ *
+ * While the database is unreachable the writer backs off (LOG_FLUSH_MS doubling up to 5 s) and
+ * logs one line when it goes and one when it is back (with how many rows waited); rows wait in
+ * memory up to LOG_MAX_QUEUE, and past that on disk only, to be replayed from the spool. Only a row
+ * that neither fits in memory nor in the spool is dropped, and counted.
  */
 export class CallLogWriter {
-  private queue: CallLogRow[] = [];
+  private queue: Queued[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
+  private down = false;
+  private failures = 0;
+  private diskOnly = 0;
+  private refusedSince = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly opts: CallLogOptions,
     private readonly logger?: Logger,
     private readonly metrics?: Metrics,
-  ) {}
+    private readonly spool?: Spool,
+    private readonly health?: DatabaseHealth,
+  ) {
+    if (metrics) {
+      metrics.probes.logPending = () => this.pending;
+      metrics.probes.spoolBytes = () => this.spool?.sizeBytes ?? 0;
+    }
+    // Rows a crashed process left in the spool go in as soon as the database answers.
+    if (spool?.replayable().length) this.schedule(0);
+  }
 
   write(row: CallLogRow): void {
+    const line = rowJson(row);
+    const seg = this.spool?.append(line);
     if (this.queue.length >= this.opts.maxQueue) {
-      this.metrics?.logQueue.inc();
-      this.logger?.error({ requestId: row.requestId }, 'call log queue full; row dropped');
+      if (seg) {
+        // On disk only: replayed from the spool's file once the queue has drained.
+        seg.diskOnly++;
+        this.diskOnly++;
+      } else this.drop(row.requestId);
       return;
     }
-    this.queue.push(row);
-    if (this.queue.length >= this.opts.batchSize) void this.flush();
-    else if (!this.timer && !this.closed) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.opts.flushMs);
-      this.timer.unref();
-    }
+    this.queue.push({ line, seg });
+    // While the database is away the backoff timer decides when to try again, not the traffic.
+    if (this.queue.length >= this.opts.batchSize && !this.down) void this.flush();
+    else this.schedule(this.opts.flushMs);
   }
 
+  /** Rows not yet in the database: queued in memory, and kept on disk only. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.diskOnly;
   }
 
-  /** Writes everything queued so far; resolves when it is in the database (or failed and re-queued). */
+  /** The spool refused rows (full, or the disk failed): one line per episode, every row counted. */
+  spoolRefused(rows: number, why: string): void {
+    this.metrics?.spoolRefused.inc(rows);
+    if (this.refusedSince === 0) this.logger?.error({ why, spoolBytes: this.spool?.sizeBytes }, 'call log spool refused rows (SPOOL_MAX_BYTES or the disk); they are kept in memory only');
+    this.refusedSince += rows;
+  }
+
+  /** Writes everything queued so far; resolves when it is in the database (or failed and kept). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 && !this.spool?.replayable().length && !this.diskOnly) return;
     this.flushing = this.writeBatches().finally(() => {
       this.flushing = undefined;
     });
     await this.flushing;
   }
 
+  private schedule(ms: number): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private drop(requestId: string): void {
+    this.metrics?.logQueue.inc();
+    this.logger?.error({ requestId }, 'call log queue and spool full; row dropped');
+  }
+
   private async writeBatches(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.batchSize);
-      try {
-        await this.pool.query(INSERT_SQL, [batchJson(batch)]);
-        this.metrics?.logWritten.inc(batch.length);
-      } catch (err) {
-        this.queue.unshift(...batch);
-        this.logger?.error({ err: (err as Error).message, rows: batch.length }, 'call log batch failed; will retry');
-        if (!this.closed && !this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            void this.flush();
-          }, Math.max(this.opts.flushMs, 1000));
-          this.timer.unref();
+    const waiting = this.pending;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.opts.batchSize);
+        try {
+          await this.insert(batch.map((q) => q.line));
+        } catch (err) {
+          this.queue.unshift(...batch);
+          throw err;
         }
-        return;
+        for (const q of batch) if (q.seg) this.spool!.ack(q.seg, 1);
       }
+      await this.replaySpool();
+      this.recovered(waiting);
+    } catch (err) {
+      this.failed(err as Error);
     }
   }
 
-  /** Final flush on shutdown; stops the timer. */
+  /** Rows that are on disk only (a crashed process's, or past LOG_MAX_QUEUE), from their files. */
+  private async replaySpool(): Promise<void> {
+    if (!this.spool) return;
+    this.spool.closeCurrentIfReplayable();
+    for (const seg of this.spool.replayable()) {
+      const lines = this.spool.readSegment(seg);
+      for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.insert(lines.slice(i, i + this.opts.batchSize));
+      this.diskOnly = Math.max(0, this.diskOnly - seg.diskOnly);
+      this.spool.replayed(seg);
+    }
+    // Disk-only rows of a segment still being closed: the next round takes them.
+    if (this.diskOnly > 0) this.schedule(this.opts.flushMs);
+  }
+
+  private async insert(lines: string[]): Promise<void> {
+    const { rowCount } = await this.pool.query(INSERT_SQL, [`[${lines.join(',')}]`]);
+    this.metrics?.logWritten.inc(rowCount ?? lines.length);
+  }
+
+  private failed(err: Error): void {
+    this.failures++;
+    this.health?.failed();
+    if (!this.down) {
+      this.down = true;
+      this.logger?.error(
+        { err: err.message, pending: this.pending, spoolBytes: this.spool?.sizeBytes ?? null },
+        'call log: database unreachable; rows wait in the spool and are written when it is back',
+      );
+    }
+    if (!this.closed) this.schedule(Math.min(MAX_BACKOFF_MS, this.opts.flushMs * 2 ** Math.min(this.failures, 10)));
+  }
+
+  private recovered(waited: number): void {
+    this.failures = 0;
+    this.health?.ok();
+    this.refusedSince = 0;
+    if (this.down) {
+      this.down = false;
+      this.logger?.warn({ waited, pending: this.pending }, 'call log: database back; the rows that waited are written');
+    }
+  }
+
+  /** Final flush on shutdown (one attempt: what the database does not take stays in the spool); stops the timer. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
+    await this.spool?.close();
   }
 }

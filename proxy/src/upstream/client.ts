@@ -18,6 +18,8 @@ export interface UpstreamClient {
   /** fetch() over the same connections and timeouts, for the openai SDK on Tollgate's own routes. */
   fetch: typeof globalThis.fetch;
   close(): Promise<void>;
+  /** Fails every upstream call still running (shutdown past its grace period), so their routes end and log. */
+  destroy(): Promise<void>;
 }
 
 /**
@@ -52,6 +54,7 @@ export function createUpstreamClient(opts: { baseUrl: string; timeoutMs: number;
     },
     fetch: ((input: string | URL, init?: Record<string, unknown>) => undiciFetch(input, { ...init, dispatcher: agent })) as unknown as typeof globalThis.fetch,
     close: () => agent.close(),
+    destroy: () => agent.destroy(),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { responseCacheKey, type CacheEntry, type CachePolicy } from '../cache/index.js';
+import { CoalesceTimeoutError } from '../coalesce/singleFlight.js';
 import type { AppDeps } from '../deps.js';
+import { CACHE_UNAVAILABLE, UNAVAILABLE } from '../db/health.js';
 import { ProxyError, sendError } from '../call/errors.js';
 import { upstreamCost } from '../call/record.js';
 import { sendSharedFailure } from '../call/sharedFailure.js';
@@ -20,6 +22,8 @@ export interface CachedCall {
   prepared: PreparedRequest;
   policy: CachePolicy;
   key: string;
+  /** The database could not be asked: the call is served uncached (its row says cache_unavailable). */
+  unavailable?: boolean;
 }
 
 export function cachedCall(prepared: PreparedRequest, policy: CachePolicy): CachedCall {
@@ -31,7 +35,7 @@ export function cachedCall(prepared: PreparedRequest, policy: CachePolicy): Cach
 export async function lookupCache(deps: AppDeps, res: ServerResponse, call: CachedCall): Promise<Served | undefined> {
   const { ctx } = call.prepared;
   if (call.policy.lookup) {
-    const hit = await deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds });
+    const hit = await cacheOptional(deps, call, () => deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds }));
     if (hit) return serveEntry(res, ctx, hit.entry, hit.ageSeconds, 'hit');
   }
   if (!call.policy.onlyIfCached) return undefined;
@@ -46,24 +50,39 @@ export async function lookupCache(deps: AppDeps, res: ServerResponse, call: Cach
  * says it is a success), its entry, or its failure as it got it (a 429 with its Retry-After).
  */
 export async function forwardThroughFlight(deps: AppDeps, req: IncomingMessage, res: ServerResponse, call: CachedCall, settle: Settle): Promise<Served> {
+  // During an outage one call a second tries the database again; the others go uncached at once.
+  if (call.unavailable || (!deps.dbHealth.isUp && !deps.dbHealth.worthTrying())) return forwardUncached(deps, req, res, call, settle);
   const { ctx } = call.prepared;
   let piped: Promise<'ended' | 'failed' | 'closed' | 'not_piped'> | undefined;
+  let producing = false;
   // A `no-cache` refresh runs as a flight too (its lookup finds nothing, so it produces): a
   // request sent right after its answer, while the new entry is still being written, joins it.
-  const flight = await deps.stores.flights.run('response_cache', `${ctx.tenant}:${call.key}`, {
-    lookup: async () => {
-      const found = call.policy.lookup ? await deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds }) : undefined;
-      return found ? { entry: found.entry, served: undefined } : undefined;
-    },
-    produce: async (f) => {
-      const live = ctx.stream ? new StreamBroadcaster() : undefined;
-      if (live) f.setLive(live);
-      return produce(deps, req, res, call, settle, live);
-    },
-    onLive: (live) => {
-      if (ctx.stream && live instanceof StreamBroadcaster) piped = pipeLiveOnSuccess(res, live, wantsUsage(ctx.json));
-    },
-  });
+  const flight = await deps.stores.flights
+    .run('response_cache', `${ctx.tenant}:${call.key}`, {
+      lookup: async () => {
+        const found = call.policy.lookup ? await deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds }) : undefined;
+        return found ? { entry: found.entry, served: undefined } : undefined;
+      },
+      produce: async (f) => {
+        producing = true;
+        const live = ctx.stream ? new StreamBroadcaster() : undefined;
+        if (live) f.setLive(live);
+        return produce(deps, req, res, call, settle, live);
+      },
+      onLive: (live) => {
+        if (ctx.stream && live instanceof StreamBroadcaster) piped = pipeLiveOnSuccess(res, live, wantsUsage(ctx.json));
+      },
+    })
+    .catch((err: unknown) => {
+      // The flight's bookkeeping (inflight_request) failed before anything went upstream: the
+      // database is away, and the call is served without the cache rather than failed.
+      if (producing || piped || err instanceof ProxyError || err instanceof CoalesceTimeoutError) throw err;
+      deps.dbHealth.failed();
+      call.unavailable = true;
+      deps.logger.debug({ err: (err as Error).message, requestId: ctx.requestId }, 'single flight unavailable; serving uncached');
+      return undefined;
+    });
+  if (!flight) return forwardUncached(deps, req, res, call, settle);
   if (flight.role === 'owner') return flight.value.served!;
   const entry = flight.value.entry;
   const how = piped ? await piped : 'not_piped';
@@ -83,6 +102,31 @@ export async function forwardThroughFlight(deps: AppDeps, req: IncomingMessage, 
   }
   // Nothing to share (the owner was in another process, or its stream was cut): our own attempt.
   return (await produce(deps, req, res, call, settle)).served!;
+}
+
+/**
+ * A cache lookup that may fail: the database being away turns it into "not found" (and marks the
+ * call uncached) instead of failing the call. An optimisation never becomes an outage.
+ */
+async function cacheOptional<T>(deps: AppDeps, call: CachedCall, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+  const found = await deps.dbHealth.attempt(lookup, 'response cache', call.prepared.ctx.requestId);
+  if (found !== UNAVAILABLE) return found;
+  call.unavailable = true;
+  return undefined;
+}
+
+/**
+ * Forwarded without the cache or single flight (the database is away): the caller gets upstream's
+ * answer as usual (an Idempotency-Key still settles, if its store works); the row says
+ * cache_unavailable so the hit ratio's gap is explained.
+ */
+async function forwardUncached(deps: AppDeps, req: IncomingMessage, res: ServerResponse, call: CachedCall, settle: Settle): Promise<Served> {
+  const { prepared } = call;
+  res.setHeader('x-tollgate-cache', 'BYPASS');
+  const { tap, result } = recorder();
+  tap.beforeEnd = (end) => settle(servedOfRecording(result, end, 'bypass', prepared.injectedUsage));
+  const outcome = await forward(deps, req, res, prepared, tap);
+  return { outcome: { ...outcome, errorType: outcome.errorType ?? CACHE_UNAVAILABLE }, stored: storedFromRecording(result, prepared.injectedUsage) };
 }
 
 interface Produced {

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { AppDeps } from '../deps.js';
 import { ClientAbortedError, ProxyError, sendError, upstreamTimeout, upstreamUnreachable } from '../call/errors.js';
 import { clientAbortedOutcome, type CallOutcome } from '../call/record.js';
 import type { CallContext } from '../call/context.js';
+import { gzipTowardClient } from './compress.js';
 import { openSse, sseErrorEvent } from '../call/sse.js';
 import { classifyUpstreamError } from '../upstream/client.js';
 import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
@@ -18,6 +20,11 @@ import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.
 
 /** Endpoints whose responses the proxy reads for usage, so it asks upstream for them uncompressed. */
 const PARSED = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'images.generations', 'images.edits', 'moderations', 'audio.transcriptions', 'audio.translations']);
+/**
+ * Endpoints whose success is always JSON (or an event stream): a 2xx with another body (an HTML
+ * page from a broken gateway in front of upstream) is no answer, and is not passed on as one.
+ */
+const JSON_ONLY = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'moderations', 'images.generations', 'images.edits']);
 /** Largest JSON response kept in memory to read usage from; bigger ones are piped without it. */
 const MAX_CAPTURE_BYTES = 16 * 1024 * 1024;
 /** Longest the last byte of a cached or keyed answer waits for its bookkeeping. */
@@ -106,6 +113,9 @@ export async function forward(deps: AppDeps, req: IncomingMessage, res: ServerRe
     }
     const relay: Relay = { deps, res, ctx, prepared, tap, upstream, abort };
     const contentType = headerValue(upstream.headers['content-type']) ?? '';
+    if (upstream.statusCode >= 200 && upstream.statusCode < 300 && JSON_ONLY.has(ctx.endpoint) && !contentType.includes('json') && !contentType.includes('text/event-stream')) {
+      return notJson(relay, contentType);
+    }
     return contentType.includes('text/event-stream') ? await relaySse(relay, relayState) : await relayBody(relay, contentType);
   } finally {
     res.off('close', onClose);
@@ -197,6 +207,8 @@ async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
   sendHead(r, !r.prepared.injectedUsage);
   const capture = contentType.includes('json');
   const declared = Number(headerValue(upstream.headers['content-length']) ?? NaN);
+  // Where the body goes: the caller, or a gzip stream to it when it asked and upstream could not.
+  const out: Writable = (PARSED.has(ctx.endpoint) && gzipTowardClient(res, contentType, declared)) || res;
   const captured: Buffer[] = [];
   let bytes = 0;
   // Past MAX_CAPTURE_BYTES only the last TAIL_BYTES are kept: enough to read `usage` from.
@@ -216,12 +228,12 @@ async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
         if (lastByte) chunk = Buffer.concat([lastByte, chunk]);
         lastByte = chunk.subarray(-1);
         chunk = chunk.subarray(0, -1);
-        if (chunk.length) await write(res, ctx, chunk);
+        if (chunk.length) await write(out, ctx, chunk);
       } else if (bytes === declared) {
         // The whole body is here: head and body leave in one write.
         ctx.firstByteAt ??= performance.now();
-        if (!res.destroyed) res.end(chunk);
-      } else await write(res, ctx, chunk);
+        if (!out.destroyed) out.end(chunk);
+      } else await write(out, ctx, chunk);
     }
   } catch (err) {
     ctx.upstreamEndedAt = performance.now();
@@ -231,9 +243,9 @@ async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
     return outcome;
   }
   ctx.upstreamEndedAt = performance.now();
-  if (!tap?.beforeEnd && !res.writableEnded) {
+  if (!tap?.beforeEnd && !out.writableEnded) {
     ctx.firstByteAt ??= performance.now();
-    res.end();
+    out.end();
   }
   let json: unknown;
   let text: string | undefined;
@@ -245,6 +257,9 @@ async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
       json = undefined;
     }
   }
+  // Declared JSON but not JSON (a gateway's page with the wrong type): already passed on as sent;
+  // the row says it was no answer.
+  if (capture && !tail && json === undefined && outcome.status < 300 && JSON_ONLY.has(ctx.endpoint)) outcome.errorType = 'upstream_invalid_json';
   if (outcome.status < 400 && json !== undefined) {
     outcome.usage = usageFromJson(ctx.endpoint, json, ctx.json);
     const m = (json as Record<string, unknown>)['model'];
@@ -253,9 +268,33 @@ async function relayBody(r: Relay, contentType: string): Promise<CallOutcome> {
     outcome.usage = usageFromJsonTail(ctx.endpoint, tail.toString('utf8'));
   }
   const end: TapEnd = { complete: outcome.status < 300, usage: outcome.usage, json, text: json === undefined ? undefined : text, responseModel: outcome.responseModel };
-  if (tap?.beforeEnd) await endWith(r, end, lastByte);
+  if (tap?.beforeEnd) await endWith(r, end, lastByte, out);
   else tap?.onEnd?.(end);
   return outcome;
+}
+
+/**
+ * A 2xx whose body is not JSON where the endpoint promises JSON: the caller gets a 502 (an SDK
+ * would fail to parse it, or worse, take it for an empty success), the row an upstream error.
+ */
+function notJson(r: Relay, contentType: string): CallOutcome {
+  const { deps, res, ctx, upstream } = r;
+  ctx.upstreamEndedAt = performance.now();
+  // Read off and dropped (up to undici's limit), so the connection can be reused.
+  void upstream.body.dump().catch(() => undefined);
+  const status = upstream.statusCode;
+  deps.logger.warn({ requestId: ctx.requestId, endpoint: ctx.endpoint, status, contentType }, 'upstream answered a success that is not JSON');
+  r.tap?.onEnd?.({ complete: false, usage: undefined });
+  sendError(
+    res,
+    new ProxyError({
+      status: 502,
+      message: `The upstream API answered ${status} with a body that is not JSON (${contentType.split(';')[0] || 'no content type'}).`,
+      code: 'invalid_upstream_output',
+      retry: true,
+    }),
+  );
+  return { ...baseOutcome(r), status: 502, errorType: 'upstream_not_json' };
 }
 
 /** An upstream answer cut short: the caller's hang-up, or a break upstream (logged, and `cut` tells the caller). */
@@ -267,7 +306,7 @@ function interrupted(r: Relay, err: unknown, cut: () => void): string {
 }
 
 /** Ends a response whose upstream answer is complete: the tap sees it, finishes its bookkeeping, then the caller's last byte. */
-async function endWith(r: Relay, end: TapEnd, last?: Buffer | string): Promise<void> {
+async function endWith(r: Relay, end: TapEnd, last?: Buffer | string, out: Writable = r.res): Promise<void> {
   const { deps, res, ctx, tap } = r;
   tap?.onEnd?.(end);
   if (tap?.beforeEnd) {
@@ -282,12 +321,12 @@ async function endWith(r: Relay, end: TapEnd, last?: Buffer | string): Promise<v
       clearTimeout(timer);
     }
   }
-  if (res.destroyed || res.writableEnded) return;
+  if (out.destroyed || out.writableEnded) return;
   ctx.firstByteAt ??= performance.now();
-  res.end(last?.length ? last : undefined);
+  out.end(last?.length ? last : undefined);
 }
 
-function write(res: ServerResponse, ctx: CallContext, chunk: Buffer | string): Promise<void> | void {
+function write(res: Writable, ctx: CallContext, chunk: Buffer | string): Promise<void> | void {
   // The caller left but the upstream read goes on (see ResponseTap.keepUpstream): drop its copy.
   if (res.destroyed || res.writableEnded) return;
   ctx.firstByteAt ??= performance.now();

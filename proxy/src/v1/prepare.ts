@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { readBody, isJsonRequest } from '../call/body.js';
 import type { CallContext } from '../call/context.js';
 import { bodyTooLarge, invalidRequest, tooDeep } from '../call/errors.js';
-import { rawBodyDigest } from '../idempotency/keys.js';
 import { hasInexactNumber, memberValueSpan, nestsDeeperThan, parseExact } from './jsonText.js';
+import { spoolUpload } from './uploadFile.js';
+import { FormModelReader, limitName, limitStream, uploadLimit } from './uploads.js';
 
 /** Endpoints whose requests must name a model, as upstream would insist anyway. */
 const MODEL_REQUIRED = new Set(['chat.completions', 'completions', 'responses', 'embeddings', 'audio.speech']);
@@ -23,6 +24,8 @@ export interface PreparedRequest {
   injectedUsage: boolean;
   /** The forwarded body is no longer the caller's encoded one: drop Content-Encoding upstream. */
   decodedBody: boolean;
+  /** Frees what the body holds (a keyed upload's temporary file); called once the call has ended. */
+  release?: () => void;
 }
 
 const INVALID_JSON =
@@ -36,15 +39,9 @@ export async function prepareRequest(req: IncomingMessage, ctx: CallContext, lim
   if (ctx.method !== 'POST') {
     // Only the Responses API streams on a GET (`/responses/{id}?stream=true`).
     ctx.stream = ctx.endpoint.startsWith('responses') && /(?:^|&)stream=true(?:&|$)/.test(ctx.path.split('?')[1] ?? '');
-    return prepared(hasBody ? limitStream(req, limit) : undefined);
+    return prepared(hasBody ? limitStream(req, limit, 'BODY_LIMIT_BYTES') : undefined);
   }
-  if (!isJsonRequest(req)) {
-    if (req.headers['idempotency-key'] === undefined) return prepared(limitStream(req, limit));
-    // A keyed upload is held whole: its fingerprint must tell a retry from another upload (422).
-    const raw = await readBody(req, limit);
-    ctx.bodyDigest = rawBodyDigest(raw, req.headers['content-type']);
-    return prepared(raw);
-  }
+  if (!isJsonRequest(req)) return prepareUpload(req, ctx, limit);
   const raw = await readBody(req, limit);
   // A UTF-8 byte order mark is legal before JSON for upstream's parser; JSON.parse refuses it.
   const decoded = await decodeBody(raw, req.headers['content-encoding'], limit);
@@ -74,6 +71,29 @@ export async function prepareRequest(req: IncomingMessage, ctx: CallContext, lim
     return prepared(Buffer.from(withIncludeUsage(text, json)), true, true);
   }
   return prepared(raw);
+}
+
+/**
+ * A non-JSON body (a multipart upload, a binary part): streamed upstream as it arrives, within its
+ * endpoint's upload limit (BODY_LIMIT_BYTES elsewhere). The model a form names is read from a copy
+ * of the bytes on the way. With an Idempotency-Key the upload goes to a temporary file first, for
+ * its fingerprint (uploadFile.ts).
+ */
+async function prepareUpload(req: IncomingMessage, ctx: CallContext, jsonLimit: number): Promise<PreparedRequest> {
+  const limit = uploadLimit(ctx.endpoint) ?? jsonLimit;
+  const setting = limitName(ctx.endpoint);
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  // Refused before a byte is read: a 26 MB audio file is not streamed anywhere to be refused.
+  if (declared > limit) throw bodyTooLarge(limit, setting);
+  // The Images API falls back to dall-e-2 when no model is named: priced and logged as such.
+  if (ctx.endpoint.startsWith('images.')) ctx.model = 'dall-e-2';
+  const form = FormModelReader.for(ctx.endpoint, req, (model) => (ctx.model = model));
+  const body = limitStream(req, limit, setting, form && ((chunk) => form.write(chunk)), form && (() => form.end()));
+  const base = { ctx, injectedUsage: false, decodedBody: false };
+  if (req.headers['idempotency-key'] === undefined) return { ...base, body };
+  const spooled = await spoolUpload(body, req.headers['content-type']);
+  ctx.bodyDigest = spooled.digest;
+  return { ...base, body: spooled.body, release: spooled.release };
 }
 
 /**
@@ -128,17 +148,4 @@ function hasDotSegment(path: string): boolean {
     .split('?')[0]!
     .split('/')
     .some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
-}
-
-function limitStream(req: IncomingMessage, limit: number): Readable {
-  let size = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      if (size > limit) cb(bodyTooLarge(limit));
-      else cb(null, chunk);
-    },
-  });
-  req.on('error', (err) => limiter.destroy(err));
-  return req.pipe(limiter);
 }

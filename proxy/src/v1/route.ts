@@ -23,15 +23,17 @@ export function v1Route(deps: AppDeps) {
     const ctx = openCall(req, res);
     let outcome: CallOutcome;
     let leave: (() => void) | undefined;
+    let prepared: PreparedRequest | undefined;
     try {
       leave = await deps.admission.enter(deps.config.MAX_CONCURRENT_REQUESTS ? callerGone(res) : undefined);
-      const prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES);
-      const guard = await keyGuard(deps, req, res, prepared);
-      outcome = guard.answered ?? (await guard.run((settle) => respond(deps, req, res, prepared, settle))).outcome;
+      const ready = (prepared = await prepareRequest(req, ctx, deps.config.BODY_LIMIT_BYTES));
+      const guard = await keyGuard(deps, req, res, ready);
+      outcome = guard.answered ?? (await guard.run((settle) => respond(deps, req, res, ready, settle))).outcome;
     } catch (err) {
       outcome = answerThrown(deps, res, ctx, err);
     } finally {
       leave?.();
+      prepared?.release?.();
     }
     recordCall(deps, ctx, outcome);
   };

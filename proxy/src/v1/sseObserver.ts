@@ -38,6 +38,17 @@ export class SseObserver {
       this.onResponsesEvent(type, json);
       return;
     }
+    // Speech (`stream_format: "sse"`) and transcription streams report usage on their last event.
+    if (type === 'speech.audio.done' || type === 'transcript.text.done') {
+      const usage = fromResponseUsage(json['usage']);
+      if (usage) this.usage = usage;
+      this.finished = true;
+      return;
+    }
+    if (type === 'transcript.text.delta' && typeof json['delta'] === 'string') {
+      this.text += json['delta'];
+      return;
+    }
     if (typeof json['model'] === 'string') this.model = json['model'];
     const usage = fromCompletionUsage(json['usage']);
     if (usage) this.usage = usage;

@@ -4,7 +4,9 @@ import type { AppDeps } from '../../deps.js';
 import { answerThrown } from '../../call/answer.js';
 import { callerGone } from '../../call/callerGone.js';
 import { openCall, type CallContext } from '../../call/context.js';
-import { invalidRequest } from '../../call/errors.js';
+import { ProxyError, invalidRequest } from '../../call/errors.js';
+import { CoalesceTimeoutError } from '../../coalesce/singleFlight.js';
+import { CACHE_UNAVAILABLE, UNAVAILABLE } from '../../db/health.js';
 import { recordCall, type CallOutcome } from '../../call/record.js';
 import { dedupRequestHash, requestFingerprint } from '../../idempotency/keys.js';
 import type { Served } from '../../idempotency/guard.js';
@@ -41,7 +43,19 @@ interface Generation {
   upstreamRequestId?: string | null;
   /** Seconds since a cached generation was made (the `Age` of a hit). */
   ageSeconds?: number;
+  /** Made without persona_cache (the database was away): the row says cache_unavailable. */
+  degraded?: boolean;
 }
+
+/** A generation as upstream made it. */
+interface Fresh {
+  personas: Persona[];
+  model: string;
+  costUsd: number | null;
+  usage: Usage | undefined;
+  upstreamRequestId: string | null;
+}
+
 
 /**
  * `POST /personas/generate` `{ email, leadData, config: { numPersonas } }` → `{ personas, fromCache, fromIdempotentCache }`.
@@ -66,27 +80,34 @@ export function personasRouter(deps: AppDeps): express.Router {
   async function generation(ctx: CallContext, input: PersonaRequest, cancel: AbortSignal): Promise<Generation> {
     const model = cfg.PERSONA_MODEL;
     const hash = personaInputHash({ leadData: input.leadData, config: input.config, model });
-    const hit = await cache.get(ctx.tenant, hash, true);
+    const hit = await optional(ctx, () => cache.get(ctx.tenant, hash, true));
+    if (hit === UNAVAILABLE) return uncached(await generate(ctx, input, cancel));
     if (hit) return { body: { personas: hit.personas, fromCache: true, fromIdempotentCache: false }, cacheStatus: 'hit', costUsd: hit.costUsd, model: hit.model, ageSeconds: hit.ageSeconds };
-    const flight = await deps.stores.flights.run('personas', `${ctx.tenant}:${hash}`, {
-      lookup: async () => {
-        const c = await cache.get(ctx.tenant, hash, false);
-        return c && { personas: c.personas, model: c.model, costUsd: c.costUsd, usage: undefined, upstreamRequestId: null };
-      },
-      produce: async (f) => {
-        // The caller left: the generation goes on only for those waiting on it.
-        const abandon = new AbortController();
-        cancel.addEventListener('abort', () => f.waiters === 0 && abandon.abort(), { once: true });
-        ctx.upstreamSentAt = performance.now();
-        const g = await callUpstream(deps, ctx.credential, { cancel: abandon.signal, deadlineMs: cfg.UPSTREAM_TIMEOUT_MS }, (options) =>
-          generatePersonas(deps.openai, { model, leadData: input.leadData, config: input.config }, options),
-        );
-        ctx.upstreamEndedAt = performance.now();
-        const cost = g.usage ? (costUsd(deps.prices, g.model, g.usage) ?? costUsd(deps.prices, model, g.usage)) : null;
-        await cache.put(ctx.tenant, hash, g.model, g.personas, cost, cfg.PERSONA_CACHE_TTL_SECONDS);
-        return { personas: g.personas, model: g.model, costUsd: cost, usage: g.usage, upstreamRequestId: g.upstreamRequestId };
-      },
-    });
+    let producing = false;
+    const flight = await deps.stores.flights
+      .run('personas', `${ctx.tenant}:${hash}`, {
+        lookup: async () => {
+          const c = await cache.get(ctx.tenant, hash, false);
+          return c && { personas: c.personas, model: c.model, costUsd: c.costUsd, usage: undefined, upstreamRequestId: null };
+        },
+        produce: async (f) => {
+          producing = true;
+          // The caller left: the generation goes on only for those waiting on it.
+          const abandon = new AbortController();
+          cancel.addEventListener('abort', () => f.waiters === 0 && abandon.abort(), { once: true });
+          const g = await generate(ctx, input, abandon.signal);
+          // Stored for the next identical request; the database going away now loses only that.
+          await optional(ctx, () => cache.put(ctx.tenant, hash, g.model, g.personas, g.costUsd, cfg.PERSONA_CACHE_TTL_SECONDS));
+          return g;
+        },
+      })
+      .catch((err: unknown) => {
+        // The flight's bookkeeping failed before anything went upstream: the database is away.
+        if (producing || err instanceof ProxyError || err instanceof CoalesceTimeoutError) throw err;
+        deps.dbHealth.failed();
+        return undefined;
+      });
+    if (!flight) return uncached(await generate(ctx, input, cancel));
     const v = flight.value;
     const owner = flight.role === 'owner';
     return {
@@ -99,6 +120,26 @@ export function personasRouter(deps: AppDeps): express.Router {
     };
   }
 
+  /** One upstream generation, priced. */
+  async function generate(ctx: CallContext, input: PersonaRequest, signal: AbortSignal): Promise<Fresh> {
+    const model = cfg.PERSONA_MODEL;
+    ctx.upstreamSentAt = performance.now();
+    const g = await callUpstream(deps, ctx.credential, { cancel: signal, deadlineMs: cfg.UPSTREAM_TIMEOUT_MS }, (options) =>
+      generatePersonas(deps.openai, { model, leadData: input.leadData, config: input.config }, options),
+    );
+    ctx.upstreamEndedAt = performance.now();
+    const cost = g.usage ? (costUsd(deps.prices, g.model, g.usage) ?? costUsd(deps.prices, model, g.usage)) : null;
+    return { personas: g.personas, model: g.model, costUsd: cost, usage: g.usage, upstreamRequestId: g.upstreamRequestId };
+  }
+
+  /** A generation made without persona_cache and single flight (the database is away); the row says so. */
+  function uncached(g: Fresh): Generation {
+    return { body: { personas: g.personas, fromCache: false, fromIdempotentCache: false }, cacheStatus: 'bypass', ...(g.usage ? { usage: g.usage } : {}), costUsd: g.costUsd, model: g.model, upstreamRequestId: g.upstreamRequestId, degraded: true };
+  }
+
+  /** persona_cache and the dedup store are optimisations: skipped while the database is away. */
+  const optional = <T>(ctx: CallContext, fn: () => Promise<T>) => deps.dbHealth.attempt(fn, 'persona cache', ctx.requestId);
+
   /** The answer as sent and as stored for replays: serialised once, so a replay is the same text. */
   function served(g: Generation): Served {
     const stored: StoredResponse = { status: 200, headers: {}, contentType: JSON_TYPE, bodyJson: g.body, bodyText: JSON.stringify(g.body) };
@@ -107,8 +148,9 @@ export function personasRouter(deps: AppDeps): express.Router {
       usage: g.usage,
       cacheStatus: g.cacheStatus,
       upstreamRequestId: g.upstreamRequestId ?? null,
-      savedUsd: g.cacheStatus === 'miss' ? 0 : g.costUsd,
+      savedUsd: g.cacheStatus === 'miss' || g.cacheStatus === 'bypass' ? 0 : g.costUsd,
       responseModel: g.model,
+      ...(g.degraded ? { errorType: CACHE_UNAVAILABLE } : {}),
     };
     return { outcome, stored, costUsd: g.costUsd };
   }
@@ -151,13 +193,13 @@ export function personasRouter(deps: AppDeps): express.Router {
     const fingerprint = requestFingerprint('POST', PERSONAS_PATH, req.body);
     const dedup: IdempotentRequest = { tenant: ctx.tenant, fingerprint, method: 'POST', path: PERSONAS_PATH, endpoint: ENDPOINT, requestHash: dedupRequestHash(fingerprint), keyHash: null, ttlSeconds: window };
     if (window > 0) {
-      const replay = await deps.stores.idempotency.findCompleted(ctx.tenant, dedup.requestHash);
-      if (replay) return sendDedupReplay(res, ctx, replay);
+      const replay = await optional(ctx, () => deps.stores.idempotency.findCompleted(ctx.tenant, dedup.requestHash));
+      if (replay && replay !== UNAVAILABLE) return sendDedupReplay(res, ctx, replay);
     }
     const g = await generation(ctx, input, gone);
     const s = served(g);
     // Recorded before answering, so a duplicate sent right after this answer finds it.
-    if (window > 0) await deps.stores.idempotency.record(dedup, s.stored!, g.costUsd, g.usage);
+    if (window > 0) await optional(ctx, () => deps.stores.idempotency.record(dedup, s.stored!, g.costUsd, g.usage));
     send(res, ctx, g, s);
     return s.outcome;
   }

@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import { errors as undiciErrors } from 'undici';
 import { ProxyError, upstreamTimeout } from '../../call/errors.js';
 
 /** Per-request options for the shared openai SDK client (deps.openai, over the /v1 upstream stack). */
@@ -28,7 +29,15 @@ export async function callUpstream<T>(
   try {
     return await call({ headers: { authorization: `Bearer ${apiKey}` }, signal });
   } catch (err) {
-    if (deadline?.aborted && !opts.cancel?.aborted) throw upstreamTimeout(err);
+    if ((deadline?.aborted || causedByTimeout(err)) && !opts.cancel?.aborted) throw upstreamTimeout(err);
     throw err;
   }
+}
+
+/** The connection's own body timeout (UPSTREAM_TIMEOUT_MS between chunks) may fire before the deadline; it is a timeout too. */
+function causedByTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof undiciErrors.BodyTimeoutError || e instanceof undiciErrors.HeadersTimeoutError) return true;
+  }
+  return false;
 }
