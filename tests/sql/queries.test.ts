@@ -365,6 +365,18 @@ describe('sql/queries on real Postgres', () => {
     expect((await run('var_tenant')).map((r) => r.__value)).toEqual(TENANTS);
     expect((await run('var_model')).map((r) => r.__value)).toEqual(['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']);
   });
+
+  it('the tenant variable shows the names operators gave tenants, and filters by the tenant itself', async () => {
+    await client.query(`INSERT INTO tenant_names (tenant, display_name) VALUES ('t-b', 'Billing team')`);
+    try {
+      expect(await run('var_tenant')).toEqual([
+        { __value: 't-b', __text: 'Billing team' },
+        { __value: 't-a', __text: 't-a' },
+      ]);
+    } finally {
+      await client.query(`DELETE FROM tenant_names WHERE tenant = 't-b'`);
+    }
+  });
 });
 
 describe('the Grafana role (migrations 003 and 007)', () => {
