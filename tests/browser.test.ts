@@ -16,7 +16,7 @@ import { PLUGIN_DIST, startGrafanaShell, type GrafanaShell } from './support/gra
  * The app as a user sees it: the built plugin (plugin/dist/module.js) loaded as Grafana loads it, in
  * the shell stand-in (plugin/tests/shell, tests/support/grafanaShell.ts), in Debian's Chromium, on a
  * month of backfilled history in a database of its own. Every page renders every panel with data and
- * no error and logs no console error; the filters change every panel of the new pages; the
+ * no error and logs no console error; the filters change every panel of every page; the
  * drill-downs reach one call, shown as a readable record. A PNG of each page lands in
  * plugin/test-results/shell/ (CI keeps it).
  *
@@ -201,8 +201,13 @@ describeBrowser('the app in a browser (Grafana shell stand-in, built plugin, rea
     expect(consoleErrors).toEqual([]);
   }, 90_000);
 
-  it('the filters (and the Tenants page\'s app user and tag) change every panel of the tenants, performance and budget pages', async () => {
+  it('the filters (and the Tenants page\'s app user and tag) change every panel of every page', async () => {
     const cases: Array<[string, string]> = [
+      ['overview', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
+      ['costs', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
+      ['cache', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
+      ['cache/hit-ratio', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
+      ['idempotency', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
       ['tenants', 'var-endpoint=chat.completions&var-model=gpt-4o-mini'],
       // The attribution filters of the Tenants page: an app user, a tag.
       ['tenants', 'var-app_user=alice'],
