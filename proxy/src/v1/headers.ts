@@ -13,11 +13,14 @@ const RESPONSE_DROP = new Set([
   'strict-transport-security', 'date',
 ]);
 
-function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): ReadonlySet<string> {
   const c = headers['connection'];
   const value = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : '';
+  // `Connection: keep-alive` (nearly every request and answer) lists nothing to drop beyond the hop-by-hop set.
+  if (value === '' || value.toLowerCase() === 'keep-alive') return NOTHING_LISTED;
   return new Set(value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 }
+const NOTHING_LISTED: ReadonlySet<string> = new Set();
 
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
