@@ -119,6 +119,38 @@ export class SingleFlight {
     return flight.promise as Promise<FlightResult<T>>;
   }
 
+  /**
+   * run(), except that a failure of the flight's own bookkeeping (inflight_request, the database
+   * away) before any work of this caller began (no produce, no live stream joined) resolves
+   * undefined, so the caller serves without single flight. The work's failures, errors
+   * `isWorkError` claims, and a wait that timed out still reject.
+   */
+  async runUnlessUnavailable<T>(scope: string, key: string, fns: FlightFns<T>, isWorkError: (err: unknown) => boolean): Promise<FlightResult<T> | undefined> {
+    let started = false;
+    const { onLive } = fns;
+    const watched: FlightFns<T> = {
+      ...fns,
+      produce: (flight) => {
+        started = true;
+        return fns.produce(flight);
+      },
+      ...(onLive
+        ? {
+            onLive: (live: unknown) => {
+              started = true;
+              onLive(live);
+            },
+          }
+        : {}),
+    };
+    try {
+      return await this.run(scope, key, watched);
+    } catch (err) {
+      if (started || err instanceof CoalesceTimeoutError || isWorkError(err)) throw err;
+      return undefined;
+    }
+  }
+
   private async lead<T>(scope: string, key: string, fns: FlightFns<T>, handle: Flight, settled: () => void): Promise<FlightResult<T>> {
     const started = Date.now();
     let delay = 20;

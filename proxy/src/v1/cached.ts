@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { responseCacheKey, type CacheEntry, type CachePolicy } from '../cache/index.js';
-import { CoalesceTimeoutError } from '../coalesce/singleFlight.js';
 import type { AppDeps } from '../deps.js';
 import { CACHE_UNAVAILABLE, UNAVAILABLE } from '../db/health.js';
 import { ProxyError, sendError } from '../call/errors.js';
@@ -14,7 +13,7 @@ import { fromCompletionUsage, fromResponseUsage } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { forward, type ResponseTap, type TapEnd } from './forward.js';
 import { comparableBody, type PreparedRequest } from './prepare.js';
-import { recorder, servedOfRecording, storedFromRecording, type Recorded } from './recording.js';
+import { forwardBypassingCache, recorder, servedOfRecording, storedFromRecording, type Recorded } from './recording.js';
 import { SseEventSplitter, hideInjectedUsage } from './sseObserver.js';
 
 /** One /v1 call with the response cache on: what it is looked up and stored under. */
@@ -35,7 +34,7 @@ export function cachedCall(prepared: PreparedRequest, policy: CachePolicy): Cach
 export async function lookupCache(deps: AppDeps, res: ServerResponse, call: CachedCall): Promise<Served | undefined> {
   const { ctx } = call.prepared;
   if (call.policy.lookup) {
-    const hit = await cacheOptional(deps, call, () => deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds }));
+    const hit = await cacheOptional(deps, call, () => entryFor(deps, call));
     if (hit) return serveEntry(res, ctx, hit.entry, hit.ageSeconds, 'hit');
   }
   if (!call.policy.onlyIfCached) return undefined;
@@ -54,17 +53,17 @@ export async function forwardThroughFlight(deps: AppDeps, req: IncomingMessage, 
   if (call.unavailable || (!deps.dbHealth.isUp && !deps.dbHealth.worthTrying())) return forwardUncached(deps, req, res, call, settle);
   const { ctx } = call.prepared;
   let piped: Promise<'ended' | 'failed' | 'closed' | 'not_piped'> | undefined;
-  let producing = false;
   // A `no-cache` refresh runs as a flight too (its lookup finds nothing, so it produces): a
   // request sent right after its answer, while the new entry is still being written, joins it.
-  const flight = await deps.stores.flights
-    .run('response_cache', `${ctx.tenant}:${call.key}`, {
+  const flight = await deps.stores.flights.runUnlessUnavailable(
+    'response_cache',
+    `${ctx.tenant}:${call.key}`,
+    {
       lookup: async () => {
-        const found = call.policy.lookup ? await deps.stores.responseCache.get(ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds }) : undefined;
+        const found = call.policy.lookup ? await entryFor(deps, call) : undefined;
         return found ? { entry: found.entry, served: undefined } : undefined;
       },
       produce: async (f) => {
-        producing = true;
         const live = ctx.stream ? new StreamBroadcaster() : undefined;
         if (live) f.setLive(live);
         return produce(deps, req, res, call, settle, live);
@@ -72,17 +71,17 @@ export async function forwardThroughFlight(deps: AppDeps, req: IncomingMessage, 
       onLive: (live) => {
         if (ctx.stream && live instanceof StreamBroadcaster) piped = pipeLiveOnSuccess(res, live, wantsUsage(ctx.json));
       },
-    })
-    .catch((err: unknown) => {
-      // The flight's bookkeeping (inflight_request) failed before anything went upstream: the
-      // database is away, and the call is served without the cache rather than failed.
-      if (producing || piped || err instanceof ProxyError || err instanceof CoalesceTimeoutError) throw err;
-      deps.dbHealth.failed();
-      call.unavailable = true;
-      deps.logger.debug({ err: (err as Error).message, requestId: ctx.requestId }, 'single flight unavailable; serving uncached');
-      return undefined;
-    });
-  if (!flight) return forwardUncached(deps, req, res, call, settle);
+    },
+    (err) => err instanceof ProxyError,
+  );
+  if (!flight) {
+    // The flight's bookkeeping failed before anything went upstream: the database is away, and
+    // the call is served without the cache rather than failed.
+    deps.dbHealth.failed();
+    call.unavailable = true;
+    deps.logger.debug({ requestId: ctx.requestId }, 'single flight unavailable; serving uncached');
+    return forwardUncached(deps, req, res, call, settle);
+  }
   if (flight.role === 'owner') return flight.value.served!;
   const entry = flight.value.entry;
   const how = piped ? await piped : 'not_piped';
@@ -104,6 +103,11 @@ export async function forwardThroughFlight(deps: AppDeps, req: IncomingMessage, 
   return (await produce(deps, req, res, call, settle)).served!;
 }
 
+/** The stored entry for this request, no older than the policy allows. */
+function entryFor(deps: AppDeps, call: CachedCall) {
+  return deps.stores.responseCache.get(call.prepared.ctx.tenant, call.key, { maxAgeSeconds: call.policy.maxAgeSeconds });
+}
+
 /**
  * A cache lookup that may fail: the database being away turns it into "not found" (and marks the
  * call uncached) instead of failing the call. An optimisation never becomes an outage.
@@ -121,12 +125,8 @@ async function cacheOptional<T>(deps: AppDeps, call: CachedCall, lookup: () => P
  * cache_unavailable so the hit ratio's gap is explained.
  */
 async function forwardUncached(deps: AppDeps, req: IncomingMessage, res: ServerResponse, call: CachedCall, settle: Settle): Promise<Served> {
-  const { prepared } = call;
-  res.setHeader('x-tollgate-cache', 'BYPASS');
-  const { tap, result } = recorder();
-  tap.beforeEnd = (end) => settle(servedOfRecording(result, end, 'bypass', prepared.injectedUsage));
-  const outcome = await forward(deps, req, res, prepared, tap);
-  return { outcome: { ...outcome, errorType: outcome.errorType ?? CACHE_UNAVAILABLE }, stored: storedFromRecording(result, prepared.injectedUsage) };
+  const served = await forwardBypassingCache(deps, req, res, call.prepared, settle);
+  return { ...served, outcome: { ...served.outcome, errorType: served.outcome.errorType ?? CACHE_UNAVAILABLE } };
 }
 
 interface Produced {

@@ -1,7 +1,10 @@
-import type { Served } from '../idempotency/guard.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppDeps } from '../deps.js';
+import { noSettle, type Served, type Settle } from '../idempotency/guard.js';
 import { replayableHeaders, stripChatUsage, type StoredResponse } from '../sse/index.js';
 import type { Usage } from '../usage/types.js';
-import type { ResponseTap, TapEnd } from './forward.js';
+import { forward, type ResponseTap, type TapEnd } from './forward.js';
+import type { PreparedRequest } from './prepare.js';
 
 /** What one forwarded call produced, as far as the cache and the Idempotency-Key store care. */
 export interface Recorded {
@@ -71,4 +74,17 @@ export function servedOfRecording(rec: Recorded, end: TapEnd, cacheStatus: 'miss
     },
     stored: storedFromRecording(rec, injectedUsage),
   };
+}
+
+/**
+ * Forwards without the response cache (not asked for, or the database is away); the answer is
+ * recorded only when an Idempotency-Key must store it, before the caller's last byte.
+ */
+export async function forwardBypassingCache(deps: AppDeps, req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, settle: Settle): Promise<Served> {
+  res.setHeader('x-tollgate-cache', 'BYPASS');
+  if (settle === noSettle) return { outcome: await forward(deps, req, res, prepared) };
+  const { tap, result } = recorder();
+  tap.beforeEnd = (end) => settle(servedOfRecording(result, end, 'bypass', prepared.injectedUsage));
+  const outcome = await forward(deps, req, res, prepared, tap);
+  return { outcome, stored: storedFromRecording(result, prepared.injectedUsage) };
 }

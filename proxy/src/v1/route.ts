@@ -5,11 +5,10 @@ import { callerGone } from '../call/callerGone.js';
 import { openCall } from '../call/context.js';
 import { recordCall, type CallOutcome } from '../call/record.js';
 import type { AppDeps } from '../deps.js';
-import { UNGUARDED, noSettle, type Guarded, type Settle, type Served } from '../idempotency/guard.js';
+import { UNGUARDED, type Guarded, type Settle, type Served } from '../idempotency/guard.js';
 import { cachedCall, forwardThroughFlight, lookupCache } from './cached.js';
-import { forward } from './forward.js';
 import { comparableBody, prepareRequest, type PreparedRequest } from './prepare.js';
-import { recorder, servedOfRecording, storedFromRecording } from './recording.js';
+import { forwardBypassingCache } from './recording.js';
 
 /**
  * Every OpenAI call (`/v1/*`, or the same paths without `/v1`), in the order it happens:
@@ -49,17 +48,7 @@ function keyGuard(deps: AppDeps, req: IncomingMessage, res: ServerResponse, { ct
 async function respond(deps: AppDeps, req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, settle: Settle): Promise<Served> {
   const { ctx } = prepared;
   const policy = ctx.method === 'POST' && ctx.json ? cachePolicy(ctx.path, req.headers, deps.config) : undefined;
-  if (!policy?.enabled) return forwardRecorded(deps, req, res, prepared, settle);
+  if (!policy?.enabled) return forwardBypassingCache(deps, req, res, prepared, settle);
   const call = cachedCall(prepared, policy);
   return (await lookupCache(deps, res, call)) ?? forwardThroughFlight(deps, req, res, call, settle);
-}
-
-/** Forward without the cache; recorded only when an Idempotency-Key must store the answer. */
-async function forwardRecorded(deps: AppDeps, req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, settle: Settle): Promise<Served> {
-  res.setHeader('x-tollgate-cache', 'BYPASS');
-  if (settle === noSettle) return { outcome: await forward(deps, req, res, prepared) };
-  const { tap, result } = recorder();
-  tap.beforeEnd = (end) => settle(servedOfRecording(result, end, 'bypass', prepared.injectedUsage));
-  const outcome = await forward(deps, req, res, prepared, tap);
-  return { outcome, stored: storedFromRecording(result, prepared.injectedUsage) };
 }

@@ -5,7 +5,6 @@ import { answerThrown } from '../../call/answer.js';
 import { callerGone } from '../../call/callerGone.js';
 import { openCall, type CallContext } from '../../call/context.js';
 import { ProxyError, invalidRequest } from '../../call/errors.js';
-import { CoalesceTimeoutError } from '../../coalesce/singleFlight.js';
 import { CACHE_UNAVAILABLE, UNAVAILABLE } from '../../db/health.js';
 import { recordCall, type CallOutcome } from '../../call/record.js';
 import { dedupRequestHash, requestFingerprint } from '../../idempotency/keys.js';
@@ -83,15 +82,15 @@ export function personasRouter(deps: AppDeps): express.Router {
     const hit = await optional(ctx, () => cache.get(ctx.tenant, hash, true));
     if (hit === UNAVAILABLE) return uncached(await generate(ctx, input, cancel));
     if (hit) return { body: { personas: hit.personas, fromCache: true, fromIdempotentCache: false }, cacheStatus: 'hit', costUsd: hit.costUsd, model: hit.model, ageSeconds: hit.ageSeconds };
-    let producing = false;
-    const flight = await deps.stores.flights
-      .run('personas', `${ctx.tenant}:${hash}`, {
+    const flight = await deps.stores.flights.runUnlessUnavailable(
+      'personas',
+      `${ctx.tenant}:${hash}`,
+      {
         lookup: async () => {
           const c = await cache.get(ctx.tenant, hash, false);
           return c && { personas: c.personas, model: c.model, costUsd: c.costUsd, usage: undefined, upstreamRequestId: null };
         },
         produce: async (f) => {
-          producing = true;
           // The caller left: the generation goes on only for those waiting on it.
           const abandon = new AbortController();
           cancel.addEventListener('abort', () => f.waiters === 0 && abandon.abort(), { once: true });
@@ -100,14 +99,14 @@ export function personasRouter(deps: AppDeps): express.Router {
           await optional(ctx, () => cache.put(ctx.tenant, hash, g.model, g.personas, g.costUsd, cfg.PERSONA_CACHE_TTL_SECONDS));
           return g;
         },
-      })
-      .catch((err: unknown) => {
-        // The flight's bookkeeping failed before anything went upstream: the database is away.
-        if (producing || err instanceof ProxyError || err instanceof CoalesceTimeoutError) throw err;
-        deps.dbHealth.failed();
-        return undefined;
-      });
-    if (!flight) return uncached(await generate(ctx, input, cancel));
+      },
+      (err) => err instanceof ProxyError,
+    );
+    if (!flight) {
+      // The flight's bookkeeping failed before anything went upstream: the database is away.
+      deps.dbHealth.failed();
+      return uncached(await generate(ctx, input, cancel));
+    }
     const v = flight.value;
     const owner = flight.role === 'owner';
     return {
