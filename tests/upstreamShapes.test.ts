@@ -147,15 +147,27 @@ describe('upstream answers beyond the fake upstream', () => {
     }
   });
 
-  it('with the cache on, a [DONE] that upstream sent before its connection broke still reaches the caller', async () => {
+  it('with the cache on, a stream whose upstream broke after its [DONE] is a complete answer, ended at [DONE]', async () => {
+    const reqAuth = `Bearer sk-reset-${randomUUID()}`;
+    const reqBody = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'reset' }] });
     const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=done-then-reset`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer sk-reset-${randomUUID()}`, 'x-tollgate-cache': 'on' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'reset' }] }),
+      headers: { 'content-type': 'application/json', authorization: reqAuth, 'x-tollgate-cache': 'on' },
+      body: reqBody,
     });
     const text = await res.body.text();
-    expect(text).toContain('data: [DONE]\n\n');
-    expect(text.indexOf('data: [DONE]')).toBeLessThan(text.indexOf('upstream_interrupted'));
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(text).not.toContain('upstream_interrupted');
+    const row = await rowOf(res.headers['x-tollgate-request-id'] as string);
+    expect(row).toMatchObject({ status_code: 200, error_type: null, client_aborted: false, cache_status: 'miss' });
+    // Complete, so it was cached: the same request again is a hit, ending the same way.
+    const again = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=done-then-reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: String(reqAuth), 'x-tollgate-cache': 'on' },
+      body: reqBody,
+    });
+    expect(again.headers['x-tollgate-cache']).toBe('HIT');
+    expect((await again.body.text()).endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
   it('with a key, a JSON answer flows as it comes; only its last byte waits for the stored answer', async () => {

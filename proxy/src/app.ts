@@ -28,7 +28,9 @@ export class InFlight {
 
   track(res: ServerResponse, done: Promise<void>): void {
     const remove = () => void this.calls.delete(res);
-    this.calls.set(res, done.then(remove, remove));
+    // A call is over once its response is: its end may still wait for its row (call/lastByte.ts).
+    const over = () => (res.writableFinished || res.destroyed ? undefined : new Promise<void>((resolve) => res.once('close', resolve)));
+    this.calls.set(res, done.then(over, over).then(remove));
   }
 
   get size(): number {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
 import { startMockUpstream, type MockUpstream } from '../../proxy/src/mock/server.js';
-import { eventually, faultSuiteUnavailable, load, sleep, startPrivatePostgres, startProxy, type Answer, type PrivatePostgres } from './support.js';
+import { callUntilAnswered, eventually, faultSuiteUnavailable, load, sleep, startPrivatePostgres, startProxy, stopAllProxies, type Answer, type PrivatePostgres } from './support.js';
 
 /**
  * The issue's table, as an operator would try it: a private Postgres stopped under load, the proxy
@@ -36,6 +36,7 @@ suite('faults: database outage, kill -9, SIGTERM', () => {
 
   afterAll(async () => {
     console.log(`fault suite figures: ${JSON.stringify(figures, null, 1)}`);
+    stopAllProxies();
     await pool?.end().catch(() => undefined);
     await mock?.close();
     db?.destroy();
@@ -153,6 +154,37 @@ suite('faults: database outage, kill -9, SIGTERM', () => {
     expect(readdirSync(spool)).toEqual([]);
   }, 60_000);
 
+  it('kill -9 the moment answers arrive: every call the caller had whole (a JSON body, a stream up to its [DONE]) has its row after a restart', async () => {
+    const spool = join(spoolRoot, 'kill-at-answer');
+    const env = { DATABASE_URL: db.url, UPSTREAM_BASE_URL: mock.url, SPOOL_DIR: spool, LOG_FLUSH_MS: '60000', LOG_BATCH_SIZE: '10000' };
+    const runId = `answer-${Date.now()}`;
+    const rounds: Array<{ answered: number; rows: number }> = [];
+    const all: string[] = [];
+    for (const killAt of [1, 25, 60]) {
+      const proxy = await startProxy(env);
+      const answered: string[] = [];
+      // Called in the same turn as the caller's last byte (or [DONE]) arrives; the kill is sent from there.
+      const onAnswer = (requestId: string) => {
+        if (answered.length >= killAt) return;
+        answered.push(requestId);
+        if (answered.length === killAt) proxy.child.kill('SIGKILL');
+      };
+      const kinds = ['plain', 'stream', 'cache', 'persona'] as const;
+      await Promise.all(Array.from({ length: 120 }, (_, i) => callUntilAnswered(proxy.base, kinds[i % kinds.length]!, `${runId}-${killAt}-${i}`, onAnswer)));
+      await proxy.exited;
+      const restarted = await startProxy(env);
+      await eventually(async () => (await rowsFor(answered)).size === answered.length, 15_000);
+      rounds.push({ answered: answered.length, rows: (await rowsFor(answered)).size });
+      all.push(...answered);
+      restarted.child.kill('SIGTERM');
+      expect(await restarted.exited).toBe(0);
+    }
+    figures.kill9AtAnswer = rounds;
+    expect(rounds.map((r) => r.answered)).toEqual([1, 25, 60]);
+    expect(rounds.map((r) => r.rows)).toEqual([1, 25, 60]);
+    expect((await rowsFor(all)).size).toBe(86);
+  }, 90_000);
+
   it('SIGTERM while 20 streams outlast SHUTDOWN_GRACE_MS: each ends with an SSE error event and has its row; then the log is flushed, then the pool closed', async () => {
     const proxy = await startProxy({ DATABASE_URL: db.url, UPSTREAM_BASE_URL: mock.url, SPOOL_DIR: join(spoolRoot, 'term'), SHUTDOWN_GRACE_MS: '500', LOG_FLUSH_MS: '60000' });
     const streams = await Promise.all(
@@ -177,7 +209,7 @@ suite('faults: database outage, kill -9, SIGTERM', () => {
     expect(code).toBe(0);
     expect(endedWithError).toBe(20);
     expect(rows.size).toBe(20);
-    expect([...rows.values()].every((r) => r.status_code === 200 && r.error_type !== null)).toBe(true);
+    expect([...rows.values()].every((r) => r.status_code === 200 && r.error_type === 'server_shutting_down')).toBe(true);
     expect(at('grace period over')).toBeGreaterThan(-1);
     expect(at('grace period over')).toBeLessThan(at('call log flushed'));
     expect(at('call log flushed')).toBeLessThan(at('database pool closed'));

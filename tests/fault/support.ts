@@ -88,12 +88,22 @@ export interface ProxyChild {
   exited: Promise<number | null>;
 }
 
+/** Proxies started and not yet exited: a failed test must not leave one running (stopAllProxies). */
+const running = new Set<ChildProcess>();
+
+/** Kills every proxy a test started that is still running. */
+export function stopAllProxies(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /** The built proxy (`npm start`'s entry) with `env`; resolves once it listens. */
 export function startProxy(env: Record<string, string>): Promise<ProxyChild> {
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const logs = () =>
@@ -159,6 +169,42 @@ export async function call(base: string, kind: Kind, runId: string): Promise<Ans
     return { kind, status: res.statusCode, requestId: h('x-tollgate-request-id'), retryAfter: h('retry-after'), cache: h('x-tollgate-cache'), body: text, at: Date.now() };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * One call that tells `onAnswer` its request id the moment the caller has its whole answer: a JSON
+ * body's last byte, or a stream's `data: [DONE]` (where SDKs stop reading and hang up). Errors and
+ * cut connections are not answers.
+ */
+export async function callUntilAnswered(base: string, kind: 'plain' | 'stream' | 'cache' | 'persona', tag: string, onAnswer: (requestId: string) => void): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: 'Bearer sk-fault' };
+  let path = '/v1/chat/completions';
+  let body: unknown = { model: 'gpt-4o-mini', stream: kind === 'stream', messages: [{ role: 'user', content: `${tag} ${kind}` }] };
+  if (kind === 'cache') headers['x-tollgate-cache'] = 'on';
+  if (kind === 'persona') {
+    path = '/api/personas/generate';
+    body = { email: `${tag}@example.com`, leadData: { tag }, config: { numPersonas: 1 } };
+  }
+  try {
+    const res = await request(base + path, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 20_000, bodyTimeout: 20_000 });
+    const requestId = res.headers['x-tollgate-request-id'] as string;
+    if (kind === 'stream') {
+      let text = '';
+      for await (const chunk of res.body) {
+        text += (chunk as Buffer).toString();
+        if (text.includes('data: [DONE]\n\n')) {
+          if (res.statusCode === 200) onAnswer(requestId);
+          res.body.destroy();
+          return;
+        }
+      }
+      return;
+    }
+    await res.body.text();
+    if (res.statusCode === 200) onAnswer(requestId);
+  } catch {
+    // Cut by the kill: no answer.
   }
 }
 

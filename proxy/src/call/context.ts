@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endpointOf } from '../endpoint.js';
 import { credentialOf, tenantOf } from '../tenant.js';
 import { headerTags, headerUser } from './attribution.js';
+import { LastByteHold } from './lastByte.js';
 
 /** What the proxy knows about one call, filled in as the call progresses, logged at the end. */
 export interface CallContext {
@@ -31,12 +32,15 @@ export interface CallContext {
   /** Attribution the caller sent as headers (X-Tollgate-User, X-Tollgate-Tags); see attribution.ts. */
   appUser: string | undefined;
   tags: string[] | undefined;
+  /** The response's end, held until the call's row is on disk (lastByte.ts); none without a response. */
+  lastByte: LastByteHold | undefined;
 }
 
 /**
  * Opens a call: its request id (also sent as `x-tollgate-request-id`), tenant and endpoint name.
  * `/v1` is stripped here, once: `upstreamPath` is what goes below UPSTREAM_BASE_URL. Tollgate's own
- * routes name their endpoint (`personas.generate`) and have no upstream path.
+ * routes name their endpoint (`personas.generate`) and have no upstream path. The response's end
+ * waits for recordCall: every route that opens a call with its response must record it.
  */
 export function openCall(req: IncomingMessage, res: ServerResponse | undefined, own?: { endpoint: string }): CallContext {
   // Inside express's /api router req.url lost its mount point; the row keeps the path as sent.
@@ -57,6 +61,7 @@ export function openCall(req: IncomingMessage, res: ServerResponse | undefined, 
     clientAborted: false,
     appUser: headerUser(req.headers['x-tollgate-user']),
     tags: headerTags(req.headers['x-tollgate-tags']),
+    lastByte: res ? new LastByteHold(res) : undefined,
   };
   if (res && !res.headersSent) res.setHeader('x-tollgate-request-id', ctx.requestId);
   return ctx;

@@ -25,8 +25,12 @@ export function clientAbortedOutcome(ctx: CallContext): CallOutcome {
   return { status: 499, usage: undefined, cacheStatus: 'bypass', errorType: 'client_aborted' };
 }
 
-/** Prices the call and hands one row to the batched call-log writer; never throws. */
+/**
+ * Prices the call and hands one row to the batched call-log writer; never throws. The response's
+ * held end (ctx.lastByte) goes once the row is in the spool file, or at once if it cannot be.
+ */
 export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): void {
+  let handedOver = false;
   try {
     const model = ctx.model ?? out.responseModel ?? '(none)';
     const usage = billedUsage(ctx, out);
@@ -72,7 +76,8 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
       appUser: ctx.appUser ?? bodyUser(ctx.json) ?? null,
       tags: ctx.tags ?? bodyTags(ctx.json) ?? null,
     };
-    deps.callLog.write(row);
+    deps.callLog.write(row, ctx.lastByte ? () => ctx.lastByte!.release() : undefined);
+    handedOver = true;
     const m = deps.metrics;
     const endpoint = m.endpointLabel.of(row.endpoint);
     const modelLabel = m.modelLabel.of(row.model);
@@ -90,6 +95,8 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
     if (row.upstreamMs !== null) m.upstreamSecondsOf(endpoint, String(row.stream)).observe(row.upstreamMs / 1000);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
+  } finally {
+    if (!handedOver) ctx.lastByte?.release();
   }
 }
 

@@ -169,9 +169,11 @@ export class CallLogWriter {
     if (spool?.replayable().length) this.schedule(0);
   }
 
-  write(row: CallLogRow): void {
+  /** Queues a row; `onDisk` runs once it is in the spool file (at once when there is no spool or it refused the row). */
+  write(row: CallLogRow, onDisk?: () => void): void {
     const line = rowJson(row);
-    const seg = this.spool?.append(line);
+    const seg = this.spool?.append(line, onDisk);
+    if (!seg) onDisk?.();
     if (this.queue.length >= this.opts.maxQueue) {
       if (seg) {
         // On disk only: replayed from the spool's file once the queue has drained.

@@ -1,4 +1,4 @@
-import { close as closeFd, fdatasync, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, write, writeFileSync } from 'node:fs';
+import { close as closeFd, fdatasync, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
  * what a crashed process left behind is replayed on the next start (ON CONFLICT DO NOTHING on
  * request_id, so a row already written is not doubled).
  *
- * Off the response path: rows recorded while a write is in flight are joined into the next one, so
- * under load one write() carries many rows, and fsync runs on its own interval (SPOOL_FSYNC_MS).
- * A process crash loses nothing that was written (the page cache survives it); a machine crash
- * loses at most the last fsync interval.
+ * Rows recorded in one turn of the event loop are written together at its end (one write() to the
+ * page cache, a few microseconds, so under load one write carries many rows), and the callers'
+ * held last bytes (call/lastByte.ts) go after it: a caller never has an answer whose row is only in
+ * memory. fsync runs on its own interval (SPOOL_FSYNC_MS). A process crash loses nothing that was
+ * written (the page cache survives it); a machine crash loses at most the last fsync interval.
  *
  * Each process owns one folder, named by host, pid and a random suffix, with an `owner` file it
  * touches every few seconds. A folder whose owner is gone (same host, pid not running; or not
@@ -41,10 +42,8 @@ export class Segment {
   diskOnly = 0;
   /** Bytes appended (or found on disk). */
   bytes = 0;
-  /** No more appends, every write done, its file closed: it may be read and deleted. */
+  /** No more appends, its file closed: it may be read and deleted. */
   closed = false;
-  /** Writes to its file in flight. */
-  inflight = 0;
   /** Found on disk at start (or adopted): replayed from the file as a whole. */
   leftover: boolean;
   constructor(
@@ -80,14 +79,14 @@ export class Spool {
   private current!: Segment;
   private seq = 0;
   private pending: string[] = [];
-  private writing = false;
+  /** Called once the pending rows are written. */
+  private onWritten: Array<() => void> = [];
+  private scheduled = false;
   private dirty = false;
   private bytes = 0;
   private readonly fsyncTimer: NodeJS.Timeout;
   private readonly ownerTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
-  /** Called once no write is in flight or pending. */
-  private idle: Array<() => void> = [];
   private lastAdoptScan = 0;
 
   constructor(
@@ -119,10 +118,10 @@ export class Spool {
 
   /**
    * Appends one row (a JSON line without its newline); returns its segment, or undefined when it
-   * was refused (full). Never blocks: the write happens after the current tick, joined with the
-   * rows recorded meanwhile.
+   * was refused (full). The write happens at the end of this turn of the event loop, joined with
+   * the rows recorded meanwhile; `written` runs after it (also when the disk refused it).
    */
-  append(line: string): Segment | undefined {
+  append(line: string, written?: () => void): Segment | undefined {
     if (this.closing) return undefined;
     const size = Buffer.byteLength(line) + 1;
     if (this.bytes + size > this.opts.maxBytes) {
@@ -135,8 +134,9 @@ export class Spool {
     seg.bytes += size;
     this.bytes += size;
     this.pending.push(line);
-    if (!this.writing) {
-      this.writing = true;
+    if (written) this.onWritten.push(written);
+    if (!this.scheduled) {
+      this.scheduled = true;
       setImmediate(() => this.writePending());
     }
     return seg;
@@ -187,7 +187,7 @@ export class Spool {
     this.closing ??= (async () => {
       clearInterval(this.fsyncTimer);
       clearInterval(this.ownerTimer);
-      await new Promise<void>((resolve) => this.onIdle(resolve));
+      this.writePending();
       await this.closeSegment(this.current);
       for (const seg of [...this.segments]) this.release(seg);
       heldHere.delete(this.dir);
@@ -213,52 +213,44 @@ export class Spool {
   private rotate(): void {
     const old = this.current;
     this.current = this.openSegment();
-    // Rows not yet written belong to the old segment: written to its file now (O_APPEND: a write
-    // in flight to it lands whole, in either order).
-    const lines = this.pending;
-    this.pending = [];
-    if (lines.length) this.writeTo(old, lines, () => undefined);
+    // Rows not yet written belong to the old segment: written to its file now.
+    this.writePending(old);
     void this.closeSegment(old);
   }
 
-  /** fsync and close a segment's file once no write to it is in flight; then it may go. */
+  /** fsync and close a segment's file (every write to it is done: they are synchronous); then it may go. */
   private closeSegment(seg: Segment): Promise<void> {
-    return new Promise((resolve) => {
-      const tryClose = () => {
-        if (seg.inflight > 0) return void setTimeout(tryClose, 1);
-        fsync(seg.fd!, () =>
-          closeFd(seg.fd!, () => {
-            seg.closed = true;
-            this.release(seg);
-            resolve();
-          }),
-        );
-      };
-      tryClose();
-    });
+    return new Promise((resolve) =>
+      fsync(seg.fd!, () =>
+        closeFd(seg.fd!, () => {
+          seg.closed = true;
+          this.release(seg);
+          resolve();
+        }),
+      ),
+    );
   }
 
-  private writeTo(seg: Segment, lines: string[], then: () => void): void {
-    seg.inflight++;
-    write(seg.fd!, lines.join('\n') + '\n', (err) => {
-      seg.inflight--;
-      if (err) this.failedWrite(seg, lines.length, err);
-      else this.dirty = true;
-      then();
-    });
-  }
-
-  private writePending(): void {
-    if (!this.pending.length) {
-      this.writing = false;
-      const waiting = this.idle;
-      this.idle = [];
-      for (const w of waiting) w();
-      return;
-    }
+  /**
+   * Writes the pending rows to `seg`'s file, then lets their callers' last bytes go. Synchronous on
+   * purpose: an append to the page cache costs less than handing it to a thread and back, and the
+   * answers waiting on it go out in the same turn of the event loop.
+   */
+  private writePending(seg: Segment = this.current): void {
+    this.scheduled = false;
     const lines = this.pending;
+    const written = this.onWritten;
     this.pending = [];
-    this.writeTo(this.current, lines, () => this.writePending());
+    this.onWritten = [];
+    if (lines.length) {
+      try {
+        writeAll(seg.fd!, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+        this.dirty = true;
+      } catch (err) {
+        this.failedWrite(seg, lines.length, err as Error);
+      }
+    }
+    for (const w of written) w();
   }
 
   /** The disk refused a write (full, I/O error): those rows exist only in memory now. */
@@ -266,11 +258,6 @@ export class Spool {
     seg.lines -= n;
     this.events.refused?.(n, (err as NodeJS.ErrnoException).code ?? err.message);
     this.release(seg);
-  }
-
-  private onIdle(fn: () => void): void {
-    if (!this.writing) fn();
-    else this.idle.push(fn);
   }
 
   private sync(): void {
@@ -373,6 +360,12 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** write() may take less than it was given (a disk filling up): the rest follows, or the error. */
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off);
 }
 
 function sizeOf(path: string): number {

@@ -13,7 +13,6 @@ import { classifyUpstreamError } from '../upstream/client.js';
 import { estimateUsage, promptTextOf, usageFromJson } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 import { TAIL_BYTES, usageFromJsonTail } from '../usage/tail.js';
-import { DoneEventHold } from './doneEventHold.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { PreparedRequest } from './prepare.js';
 import { SseEventSplitter, SseObserver, hideInjectedUsage } from './sseObserver.js';
@@ -86,14 +85,14 @@ interface Relay {
 export async function forward(deps: AppDeps, req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, tap?: ResponseTap): Promise<CallOutcome> {
   const { ctx, body } = prepared;
   const abort = new UpstreamCancel();
+  // The caller cannot have its whole answer before this returns: the end of every response waits for
+  // its row (call/lastByte.ts), so a hang-up seen here is an abort.
   const onClose = () => {
     if (res.writableFinished) return;
-    // A caller that stops reading at a chat stream's [DONE] has its whole answer (the SDK does so).
-    if (!relayState.answered) ctx.clientAborted = true;
+    ctx.clientAborted = true;
     // Coalesced callers may still be reading this upstream stream; then it runs to its end.
     if (!tap?.keepUpstream?.()) abort.abort();
   };
-  const relayState = { answered: false };
   res.on('close', onClose);
   const headers = upstreamRequestHeaders(req.headers, {
     fallbackApiKey: deps.config.OPENAI_API_KEY,
@@ -116,7 +115,7 @@ export async function forward(deps: AppDeps, req: IncomingMessage, res: ServerRe
     if (upstream.statusCode >= 200 && upstream.statusCode < 300 && JSON_ONLY.has(ctx.endpoint) && !contentType.includes('json') && !contentType.includes('text/event-stream')) {
       return notJson(relay, contentType);
     }
-    return contentType.includes('text/event-stream') ? await relaySse(relay, relayState) : await relayBody(relay, contentType);
+    return contentType.includes('text/event-stream') ? await relaySse(relay) : await relayBody(relay, contentType);
   } finally {
     res.off('close', onClose);
   }
@@ -137,63 +136,73 @@ function baseOutcome(r: Relay): CallOutcome {
 }
 
 /**
- * An event stream, chunk by chunk. With bookkeeping to finish first (a cache entry, a key's
- * answer), a chat stream's `data: [DONE]` (where an SDK stops reading) is held back until it is
- * done; everything before it goes out as it comes. Responses streams end with the response itself.
+ * An event stream, chunk by chunk, as it comes. The chunk that completes the answer (a chat
+ * stream's `data: [DONE]`, a Responses stream's `response.completed`, an audio stream's `.done`) is
+ * the response's end: SDKs stop reading there, so the call is complete there, its bookkeeping (a
+ * cache entry, a key's answer) done just before it and its row written just before it goes out.
+ * Whatever upstream still sends is read off and dropped (OpenAI sends nothing more).
  */
-async function relaySse(r: Relay, state: { answered: boolean }): Promise<CallOutcome> {
-  const { deps, res, ctx, tap, upstream, prepared } = r;
+async function relaySse(r: Relay): Promise<CallOutcome> {
+  const { res, ctx, tap, upstream, prepared } = r;
   const outcome = baseOutcome(r);
   sendHead(r, false);
   openSse(res, upstream.statusCode);
   const observer = new SseObserver();
   const splitter = prepared.injectedUsage ? new SseEventSplitter() : undefined;
   const decoder = new StringDecoder('utf8');
-  const held = tap?.beforeEnd && (ctx.endpoint === 'chat.completions' || ctx.endpoint === 'completions') ? new DoneEventHold() : undefined;
-  const send = async (out: Buffer | string) => {
-    const now = held ? held.push(out) : out;
-    if (now.length) await write(res, ctx, now);
-    // Everything upstream sent up to its [DONE] is with the caller: the call is answered.
-    if (observer.finished && !held?.holdsDone) state.answered = true;
-  };
+  const body = upstream.body[Symbol.asyncIterator]();
+  let last: Buffer | string | undefined;
   try {
-    for await (const chunk of upstream.body) {
-      const text = decoder.write(chunk as Buffer);
+    for (let next = await body.next(); !next.done; next = await body.next()) {
+      const chunk = next.value as Buffer;
+      const text = decoder.write(chunk);
       observer.feed(text);
       tap?.onChunk?.(text);
-      if (splitter) {
-        const visible = splitter.push(text).map(hideInjectedUsage).filter((e): e is string => e !== null).join('');
-        if (visible) await send(visible);
-      } else await send(chunk as Buffer);
+      const out = splitter ? visibleEvents(splitter.push(text)) : chunk;
+      if (observer.finished) {
+        last = splitter ? out + splitter.rest() : out;
+        break;
+      }
+      if (out.length) await write(res, ctx, out);
     }
-    if (splitter) {
-      const rest = splitter.rest();
-      if (rest) await send(rest);
-    }
+    if (!observer.finished && splitter) last = splitter.rest();
     ctx.upstreamEndedAt = performance.now();
+    if (observer.finished) void drainAfterEnd(r, body);
     outcome.responseModel = observer.model;
     outcome.usage = observer.usage ?? (outcome.status < 400 ? estimateUsage(promptTextOf(ctx.json), observer.text) : undefined);
     if (observer.errored) outcome.errorType ??= 'stream_error';
-    await endWith(r, { complete: observer.finished && !observer.errored && outcome.status < 300, usage: outcome.usage, responseModel: observer.model }, held?.rest());
+    await endWith(r, { complete: observer.finished && !observer.errored && outcome.status < 300, usage: outcome.usage, responseModel: observer.model }, last);
   } catch (err) {
     ctx.upstreamEndedAt ??= performance.now();
     upstream.body.destroy();
     outcome.usage = observer.usage ?? estimateUsage(promptTextOf(ctx.json), observer.text);
     outcome.responseModel = observer.model;
-    if (state.answered && !ctx.clientAborted) {
-      // The caller left after [DONE]: a completed call, whatever upstream still had to send.
-      tap?.onEnd?.({ complete: observer.finished && !observer.errored && outcome.status < 300, usage: outcome.usage, responseModel: observer.model });
-      return outcome;
-    }
-    outcome.errorType = interrupted(r, err, () => {
-      // The SDK turns an `error` event into an APIError instead of hanging on a cut stream. A
-      // [DONE] upstream did send before the break is the caller's, as without the hold.
-      if (held?.holdsDone) res.write(held.rest());
-      res.end(sseErrorEvent('The upstream connection was interrupted.', 'server_error', 'upstream_interrupted'));
-    });
+    // The SDK turns an `error` event into an APIError instead of hanging on a cut stream.
+    outcome.errorType = interrupted(r, err, () => res.end(sseErrorEvent('The upstream connection was interrupted.', 'server_error', 'upstream_interrupted')));
     tap?.onEnd?.({ complete: false, usage: outcome.usage });
   }
   return outcome;
+}
+
+/** The events a caller sees of a stream the proxy asked usage for (hideInjectedUsage). */
+function visibleEvents(events: string[]): string {
+  return events.map(hideInjectedUsage).filter((e): e is string => e !== null).join('');
+}
+
+/** Most of what may follow a stream's end that is read off (then the connection is dropped instead). */
+const MAX_AFTER_END_BYTES = 64 * 1024;
+
+/** Reads off the rest of an upstream stream after its answer's end, so its connection can be reused. */
+async function drainAfterEnd(r: Relay, body: AsyncIterator<unknown>): Promise<void> {
+  let bytes = 0;
+  try {
+    for (let next = await body.next(); !next.done; next = await body.next()) {
+      bytes += (next.value as Buffer).length;
+      if (bytes > MAX_AFTER_END_BYTES) return void r.upstream.body.destroy();
+    }
+  } catch {
+    // Cut after the answer was complete: nothing the caller or the row needs.
+  }
 }
 
 /**
@@ -297,11 +306,17 @@ function notJson(r: Relay, contentType: string): CallOutcome {
   return { ...baseOutcome(r), status: 502, errorType: 'upstream_not_json' };
 }
 
-/** An upstream answer cut short: the caller's hang-up, or a break upstream (logged, and `cut` tells the caller). */
+/**
+ * An upstream answer cut short: the caller's hang-up, the shutdown (which ended the caller's stream
+ * with its own error event and cancelled upstream), or a break upstream (logged, and `cut` tells
+ * the caller).
+ */
 function interrupted(r: Relay, err: unknown, cut: () => void): string {
   if (r.ctx.clientAborted) return 'client_aborted';
+  const ended = r.ctx.lastByte?.ended ?? r.res.writableEnded;
+  if (r.deps.draining && ended) return 'server_shutting_down';
   r.deps.logger.warn({ requestId: r.ctx.requestId, err: (err as Error).message }, 'upstream response interrupted');
-  if (!r.res.writableEnded) cut();
+  if (!ended) cut();
   return 'upstream_interrupted';
 }
 
