@@ -226,7 +226,7 @@ describeBrowser('the app in a browser (Grafana shell stand-in, built plugin, rea
       }
     }
     expect(consoleErrors).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('drills down from a tenant to one call, shown as a readable record with a copyable request id', async () => {
     await open(`${APP}/tenants`);
@@ -260,5 +260,5 @@ describeBrowser('the app in a browser (Grafana shell stand-in, built plugin, rea
     const pickers = await page.$$eval('[data-testid="data-testid template variable"] label', (ls) => ls.map((l) => l.textContent));
     expect(pickers).toEqual(['Datasource', 'Endpoint', 'Model', 'Tenant']);
     expect(consoleErrors).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

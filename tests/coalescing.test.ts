@@ -224,10 +224,12 @@ describe('Idempotency-Key: bounded wait and failures', () => {
     let calls = 0;
     const limited = await startLocalUpstream((_req, res) => {
       calls++;
+      // Long enough for all 20 callers to be waiting on this attempt on a busy machine: one that
+      // arrives after the failure is a retry, and runs again (as it should).
       setTimeout(() => {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
         res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-      }, 150);
+      }, 1000);
     });
     const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: limited.url });
     try {
