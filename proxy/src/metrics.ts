@@ -88,6 +88,7 @@ export function createMetrics(known: { endpoint?: (e: string) => boolean; model?
     }),
     logQueue: new Counter({ name: 'tollgate_call_log_dropped_total', help: 'Call-log rows dropped because the queue was full or the database failed', registers: [registry] }),
     logWritten: new Counter({ name: 'tollgate_call_log_written_total', help: 'Call-log rows written', registers: [registry] }),
+    logRejected: new Counter({ name: 'tollgate_call_log_rejected_total', help: 'Call-log rows the database refused for their data, set aside in SPOOL_DIR/rejected.ndjson', registers: [registry] }),
     spoolRefused: new Counter({ name: 'tollgate_call_log_spool_refused_total', help: 'Call-log rows the spool refused (SPOOL_MAX_BYTES reached, or the disk failed a write)', registers: [registry] }),
     probes,
     gauges: [

@@ -37,7 +37,7 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
   let callLog: CallLogWriter | undefined;
   const spool = new Spool(
     { root: config.SPOOL_DIR, maxBytes: config.SPOOL_MAX_BYTES, fsyncMs: config.SPOOL_FSYNC_MS },
-    { refused: (rows, why) => callLog?.spoolRefused(rows, why) },
+    { refused: (rows, why) => callLog?.spoolRefused(rows, why), adopted: () => callLog?.adopted() },
   );
   callLog = new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE }, logger, metrics, spool, dbHealth);
   return {

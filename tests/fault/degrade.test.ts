@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -66,7 +66,7 @@ describe('the database away: degrade, never fail', () => {
     const metrics = await (await request(stack.proxyUrl.replace(/\/v1$/, '/metrics'))).body.text();
 
     expect([cached.status, cached.headers['x-tollgate-cache']]).toEqual([200, 'BYPASS']);
-    expect([persona.status, persona.json().fromCache]).toEqual([200, false]);
+    expect([persona.status, persona.json().fromCache, persona.headers['x-tollgate-cache']]).toEqual([200, false, 'BYPASS']);
     expect(plain.status).toBe(200);
     expect([keyed.status, keyed.headers['retry-after'], (keyed.json().error as { code: string }).code]).toEqual([503, '5', 'idempotency_unavailable']);
     expect(keyed.json().error).toEqual({ message: expect.any(String), type: 'idempotency_error', param: 'Idempotency-Key', code: 'idempotency_unavailable' });
@@ -161,6 +161,67 @@ describe('the spool', () => {
     expect(await count(written)).toBe(2);
     await writer.close();
     expect(readdirSync(sub)).toEqual([]);
+  });
+
+  it('a spool at its smallest size (1 MiB) under steady traffic rotates and deletes what is written: nothing refused', async () => {
+    const sub = join(root, 'small');
+    const metrics = createMetrics();
+    let writer: CallLogWriter | undefined;
+    const spool = new Spool({ root: sub, maxBytes: 1024 * 1024, fsyncMs: 1000 }, { refused: (n, why) => writer?.spoolRefused(n, why) });
+    writer = new CallLogWriter(pool, { batchSize: 200, flushMs: 5, maxQueue: 10_000 }, undefined, metrics, spool);
+    const ids = Array.from({ length: 4000 }, () => randomUUID());
+    // About 2.3 MB of rows in all, twice the spool's size, written as traffic would: a batch at a time.
+    for (let i = 0; i < ids.length; i += 200) {
+      for (const id of ids.slice(i, i + 200)) writer.write(row(id));
+      await new Promise((r) => setImmediate(r));
+      await writer.flush();
+    }
+    const refused = Number((await metrics.registry.getSingleMetricAsString('tollgate_call_log_spool_refused_total')).match(/ (\d+)$/m)?.[1]);
+    expect(refused).toBe(0);
+    expect(await count(ids)).toBe(4000);
+    // What the spool says it holds is what is on disk, and well under its limit.
+    await new Promise((r) => setTimeout(r, 50));
+    const onDisk = readdirSync(spool.dir).filter((f) => f.endsWith('.ndjson')).reduce((n, f) => n + statSync(join(spool.dir, f)).size, 0);
+    expect(spool.sizeBytes).toBe(onDisk);
+    expect(onDisk).toBeLessThan(512 * 1024);
+    await writer.close();
+  });
+
+  it('a row the database refuses for its data is set aside (rejected.ndjson, counted); the rows around it are written', async () => {
+    const sub = join(root, 'bad-row');
+    const good = [randomUUID(), randomUUID(), randomUUID()];
+    const orphan = join(sub, 'otherhost-1-dead');
+    mkdirSync(orphan, { recursive: true });
+    const bad = JSON.stringify({ ...JSON.parse(line(randomUUID())), cache_status: 'bogus' });
+    writeFileSync(join(orphan, 'seg-00000001.ndjson'), [line(good[0]!), bad, line(good[1]!), line(good[2]!)].join('\n') + '\n');
+    const metrics = createMetrics();
+    const spool = new Spool({ root: sub, maxBytes: 10 * 1024 * 1024, fsyncMs: 1000 });
+    const writer = new CallLogWriter(pool, { batchSize: 10, flushMs: 10, maxQueue: 100 }, undefined, metrics, spool);
+    await writer.flush();
+    expect(await count(good)).toBe(3);
+    expect(writer.pending).toBe(0);
+    expect(readFileSync(join(sub, 'rejected.ndjson'), 'utf8')).toBe(bad + '\n');
+    expect(await metrics.registry.getSingleMetricAsString('tollgate_call_log_rejected_total')).toMatch(/ 1$/m);
+    await writer.close();
+    // Nothing left to replay: the next start writes nothing twice and sets nothing aside again.
+    expect(readdirSync(sub)).toEqual(['rejected.ndjson']);
+  });
+
+  it("a crashed replica's folder adopted while running is replayed at once, without waiting for traffic", async () => {
+    const sub = join(root, 'adopt-later');
+    let writer: CallLogWriter | undefined;
+    const spool = new Spool({ root: sub, maxBytes: 10 * 1024 * 1024, fsyncMs: 1000 }, { adopted: () => writer?.adopted() });
+    writer = new CallLogWriter(pool, { batchSize: 10, flushMs: 60_000, maxQueue: 100 }, undefined, createMetrics(), spool);
+    const lost = [randomUUID(), randomUUID()];
+    const orphan = join(sub, 'otherhost-2-dead');
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'seg-00000001.ndjson'), lost.map(line).join('\n') + '\n');
+    // The minutely scan, run now; then no write, no flush from this test.
+    spool.adoptOrphans();
+    const until = Date.now() + 5000;
+    while ((await count(lost)) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await count(lost)).toBe(2);
+    await writer.close();
   });
 
   it('keeps rows past LOG_MAX_QUEUE on disk and writes them from there; refuses past SPOOL_MAX_BYTES and counts it', async () => {

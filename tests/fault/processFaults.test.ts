@@ -197,9 +197,18 @@ suite('faults: database outage, kill -9, SIGTERM', () => {
         return { requestId: res.headers['x-tollgate-request-id'] as string, body: res.body.text().catch(() => '<reset>') };
       }),
     );
+    // And calls still waiting for upstream's answer at the deadline: cancelled by the proxy, which says so.
+    const waiting = Array.from({ length: 3 }, (_, i) =>
+      request(`${proxy.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-fault', 'x-mock-latency-ms': '5000' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `slow ${i}` }] }),
+      }).then(async (res) => ({ status: res.statusCode, requestId: res.headers['x-tollgate-request-id'] as string, code: ((await res.body.json()) as { error?: { code?: string } }).error?.code })),
+    );
     await sleep(300);
     proxy.child.kill('SIGTERM');
     const texts = await Promise.all(streams.map((s) => s.body));
+    const cancelled = await Promise.all(waiting);
     const code = await proxy.exited;
     const endedWithError = texts.filter((t) => /data: \{"error":\{[^\n]*"code":"server_shutting_down"/.test(t.trimEnd().split('\n\n').pop() ?? '')).length;
     const rows = await rowsFor(streams.map((s) => s.requestId));
@@ -210,6 +219,10 @@ suite('faults: database outage, kill -9, SIGTERM', () => {
     expect(endedWithError).toBe(20);
     expect(rows.size).toBe(20);
     expect([...rows.values()].every((r) => r.status_code === 200 && r.error_type === 'server_shutting_down')).toBe(true);
+    expect(cancelled.map((c) => [c.status, c.code])).toEqual(Array(3).fill([503, 'server_shutting_down']));
+    const cancelledRows = await rowsFor(cancelled.map((c) => c.requestId));
+    expect([...cancelledRows.values()].map((r) => [r.status_code, r.error_type])).toEqual(Array(3).fill([503, 'server_shutting_down']));
+    expect(proxy.logs().filter((l) => l.msg === 'upstream request failed')).toEqual([]);
     expect(at('grace period over')).toBeGreaterThan(-1);
     expect(at('grace period over')).toBeLessThan(at('call log flushed'));
     expect(at('call log flushed')).toBeLessThan(at('database pool closed'));

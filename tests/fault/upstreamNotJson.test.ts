@@ -40,6 +40,16 @@ describe('upstream answers 200 with a body that is not JSON', () => {
     expect(rows.map((r) => [r.status_code, r.error_type, r.usage_source])).toEqual([[502, 'upstream_not_json', 'none']]);
   });
 
+  it('/api/chat/stream: a 502 invalid_upstream_output before any event, not the page inside the stream', async () => {
+    contentType = 'text/html; charset=utf-8';
+    const base = stack.proxyUrl.replace(/\/v1$/, '');
+    const res = await fetch(`${base}/api/chat/stream`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-html' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
+    const body = (await res.json()) as { error: { code: string } };
+    expect([res.status, res.headers.get('content-type'), body.error.code]).toEqual([502, expect.stringContaining('application/json'), 'invalid_upstream_output']);
+    const rows = await loggedRows(stack, 'request_id = $1', [res.headers.get('x-tollgate-request-id')]);
+    expect(rows.map((r) => [r.status_code, r.error_type])).toEqual([[502, 'invalid_upstream_output']]);
+  });
+
   it('a body declared JSON that is not: passed on as sent, the row says upstream_invalid_json', async () => {
     contentType = 'application/json';
     const res = await fetch(`${stack.proxyUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-html' }, body: JSON.stringify({ model: 'text-embedding-3-small', input: 'x' }) });

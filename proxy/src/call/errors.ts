@@ -68,6 +68,16 @@ export const upstreamUnreachable = (cause?: unknown) =>
 export const upstreamUnreadable = (cause?: unknown) =>
   new ProxyError({ status: 502, message: 'The upstream API returned a response that could not be read.', code: 'invalid_upstream_output', retry: true, cause });
 
+/** The shutdown's grace period ended before upstream answered: the proxy cancelled the call, not upstream. */
+export const serverShuttingDown = () =>
+  new ProxyError({
+    status: 503,
+    message: 'Tollgate is shutting down; the request was cancelled before upstream answered. Retry it.',
+    code: 'server_shutting_down',
+    retry: true,
+    headers: { 'retry-after': '1' },
+  });
+
 export const requestInProgress = () =>
   new ProxyError({ status: 409, message: 'An identical request is still in progress; retry shortly.', code: 'request_in_progress', retry: true });
 

@@ -125,6 +125,12 @@ export interface CallLogOptions {
   maxQueue: number;
 }
 
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the row, not the database. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 /** Longest wait between two attempts while the database is unreachable. */
 const MAX_BACKOFF_MS = 5_000;
 
@@ -169,11 +175,20 @@ export class CallLogWriter {
     if (spool?.replayable().length) this.schedule(0);
   }
 
+  /** The spool adopted a crashed process's segments: replayed now, not when traffic next comes. */
+  adopted(): void {
+    this.schedule(0);
+  }
+
   /** Queues a row; `onDisk` runs once it is in the spool file (at once when there is no spool or it refused the row). */
   write(row: CallLogRow, onDisk?: () => void): void {
     const line = rowJson(row);
     const seg = this.spool?.append(line, onDisk);
     if (!seg) onDisk?.();
+    else if (this.refusedSince > 0) {
+      this.logger?.warn({ refused: this.refusedSince }, 'call log spool takes rows again');
+      this.refusedSince = 0;
+    }
     if (this.queue.length >= this.opts.maxQueue) {
       if (seg) {
         // On disk only: replayed from the spool's file once the queue has drained.
@@ -258,7 +273,36 @@ export class CallLogWriter {
     if (this.diskOnly > 0) this.schedule(this.opts.flushMs);
   }
 
+  /**
+   * Inserts rows. A batch the database refuses for its data (a row no constraint accepts: a spool
+   * written by another version, a file edited by hand) goes again row by row, and the rows it
+   * refuses are set aside (SPOOL_DIR/rejected.ndjson, logged, counted): one bad row must not hold
+   * back the others, nor pass for an outage.
+   */
   private async insert(lines: string[]): Promise<void> {
+    try {
+      await this.insertBatch(lines);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      const rejected: string[] = [];
+      let reason = (err as Error).message;
+      for (const line of lines) {
+        try {
+          await this.insertBatch([line]);
+        } catch (one) {
+          if (!isDataError(one)) throw one;
+          rejected.push(line);
+          reason = (one as Error).message;
+        }
+      }
+      if (!rejected.length) return;
+      const file = this.spool?.reject(rejected);
+      this.metrics?.logRejected.inc(rejected.length);
+      this.logger?.error({ rows: rejected.length, err: reason, file }, 'call log: the database refused rows for their data; they are set aside, the others are written');
+    }
+  }
+
+  private async insertBatch(lines: string[]): Promise<void> {
     const { rowCount } = await this.pool.query(INSERT_SQL, [`[${lines.join(',')}]`]);
     this.metrics?.logWritten.inc(rowCount ?? lines.length);
   }
@@ -279,7 +323,6 @@ export class CallLogWriter {
   private recovered(waited: number): void {
     this.failures = 0;
     this.health?.ok();
-    this.refusedSince = 0;
     if (this.down) {
       this.down = false;
       this.logger?.warn({ waited, pending: this.pending }, 'call log: database back; the rows that waited are written');

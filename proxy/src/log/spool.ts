@@ -1,4 +1,4 @@
-import { close as closeFd, fdatasync, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, close as closeFd, fdatasync, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,8 +23,12 @@ import { randomBytes } from 'node:crypto';
  * that restarts (or any other) replays what a crashed one left.
  */
 
-/** A segment's rows go to a new file past this size, so acknowledged rows leave the disk. */
+/**
+ * A segment's rows go to a new file past this size (or a quarter of SPOOL_MAX_BYTES, if smaller),
+ * so acknowledged rows leave the disk long before the spool is full.
+ */
 const SEGMENT_BYTES = 1024 * 1024;
+const REJECTED_FILE = 'rejected.ndjson';
 const OWNER_FILE = 'owner';
 const OWNER_TOUCH_MS = 5_000;
 const OWNER_STALE_MS = 60_000;
@@ -71,6 +75,8 @@ export interface SpoolOptions {
 export interface SpoolEvents {
   /** Rows refused (the spool is full, or the disk failed a write). */
   refused?(rows: number, why: string): void;
+  /** Segments of a crashed process were adopted after start (they wait to be replayed). */
+  adopted?(): void;
 }
 
 export class Spool {
@@ -88,11 +94,13 @@ export class Spool {
   private readonly ownerTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
   private lastAdoptScan = 0;
+  private readonly segmentBytes: number;
 
   constructor(
     private readonly opts: SpoolOptions,
     private readonly events: SpoolEvents = {},
   ) {
+    this.segmentBytes = Math.min(SEGMENT_BYTES, Math.floor(opts.maxBytes / 4));
     mkdirSync(opts.root, { recursive: true });
     this.dir = join(opts.root, `${safe(hostname())}-${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.dir);
@@ -128,7 +136,7 @@ export class Spool {
       this.events.refused?.(1, 'full');
       return undefined;
     }
-    if (this.current.bytes >= SEGMENT_BYTES) this.rotate();
+    if (this.current.bytes >= this.segmentBytes) this.rotate();
     const seg = this.current;
     seg.lines++;
     seg.bytes += size;
@@ -172,6 +180,17 @@ export class Spool {
       }
     }
     return rows;
+  }
+
+  /** Rows the database refused for their data: kept, never replayed, for someone to look at. Returns the file. */
+  reject(lines: string[]): string {
+    const path = join(this.opts.root, REJECTED_FILE);
+    try {
+      appendFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+    } catch {
+      // The disk refused it too: the log line and the counter remain.
+    }
+    return path;
   }
 
   /** A segment replayed from its file is done with. */
@@ -243,19 +262,22 @@ export class Spool {
     this.pending = [];
     this.onWritten = [];
     if (lines.length) {
+      const data = Buffer.from(lines.join('\n') + '\n', 'utf8');
       try {
-        writeAll(seg.fd!, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+        writeAll(seg.fd!, data);
         this.dirty = true;
       } catch (err) {
-        this.failedWrite(seg, lines.length, err as Error);
+        this.failedWrite(seg, lines.length, data.length, err as Error);
       }
     }
     for (const w of written) w();
   }
 
   /** The disk refused a write (full, I/O error): those rows exist only in memory now. */
-  private failedWrite(seg: Segment, n: number, err: Error): void {
+  private failedWrite(seg: Segment, n: number, bytes: number, err: Error): void {
     seg.lines -= n;
+    seg.bytes -= bytes;
+    this.bytes -= bytes;
     this.events.refused?.(n, (err as NodeJS.ErrnoException).code ?? err.message);
     this.release(seg);
   }
@@ -286,9 +308,10 @@ export class Spool {
     rmQuiet(seg.path);
   }
 
-  /** Moves the segments of every folder whose owner is gone into ours, to be replayed. */
-  private adoptOrphans(): void {
+  /** Moves the segments of every folder whose owner is gone into ours, to be replayed (at start, then every minute). */
+  adoptOrphans(): void {
     this.lastAdoptScan = Date.now();
+    let moved = 0;
     let names: string[];
     try {
       names = readdirSync(this.opts.root);
@@ -317,6 +340,7 @@ export class Spool {
         seg.closed = true;
         this.bytes += seg.bytes;
         this.segments.push(seg);
+        moved++;
       }
       rmQuiet(join(dir, OWNER_FILE));
       try {
@@ -325,6 +349,7 @@ export class Spool {
         // Something else in it (not ours to delete), or already gone.
       }
     }
+    if (moved) this.events.adopted?.();
   }
 }
 

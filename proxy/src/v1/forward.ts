@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { AppDeps } from '../deps.js';
-import { ClientAbortedError, ProxyError, sendError, upstreamTimeout, upstreamUnreachable } from '../call/errors.js';
+import { ClientAbortedError, ProxyError, sendError, serverShuttingDown, upstreamTimeout, upstreamUnreachable } from '../call/errors.js';
 import { clientAbortedOutcome, type CallOutcome } from '../call/record.js';
 import type { CallContext } from '../call/context.js';
 import { gzipTowardClient } from './compress.js';
@@ -362,6 +362,11 @@ function write(res: Writable, ctx: CallContext, chunk: Buffer | string): Promise
 function upstreamFailure(deps: AppDeps, res: ServerResponse, ctx: CallContext, err: unknown): CallOutcome {
   const kind = classifyUpstreamError(err);
   if (kind === 'aborted' || ctx.clientAborted) return clientAbortedOutcome(ctx);
+  // The shutdown cancelled the call at its grace deadline (main.ts destroys the upstream client).
+  if (deps.draining && !(err instanceof ProxyError)) {
+    sendError(res, serverShuttingDown());
+    return { status: 503, usage: undefined, cacheStatus: 'bypass', errorType: 'server_shutting_down' };
+  }
   // Our own refusal while the body streamed up (413); otherwise the cause (addresses, socket
   // errors) goes to the log, not to the caller.
   if (!(err instanceof ProxyError)) deps.logger.warn({ requestId: ctx.requestId, kind, err: (err as Error)?.message ?? String(err) }, 'upstream request failed');

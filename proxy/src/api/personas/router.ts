@@ -156,7 +156,8 @@ export function personasRouter(deps: AppDeps): express.Router {
 
   function send(res: Response, ctx: CallContext, g: Generation, { stored }: Served): void {
     ctx.firstByteAt = performance.now();
-    sendStored(res, stored!, { 'x-tollgate-cache': g.cacheStatus === 'miss' ? 'MISS' : 'HIT', ...(g.ageSeconds !== undefined ? { age: String(g.ageSeconds) } : {}) });
+    const header = g.cacheStatus === 'miss' ? 'MISS' : g.cacheStatus === 'bypass' ? 'BYPASS' : 'HIT';
+    sendStored(res, stored!, { 'x-tollgate-cache': header, ...(g.ageSeconds !== undefined ? { age: String(g.ageSeconds) } : {}) });
   }
 
   router.post('/personas/generate', async (req: Request, res: Response) => {

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../deps.js';
 import { errors as undiciErrors } from 'undici';
-import { ProxyError, upstreamTimeout } from '../../call/errors.js';
+import { ProxyError, serverShuttingDown, upstreamAnswered, upstreamTimeout } from '../../call/errors.js';
 
 /** Per-request options for the shared openai SDK client (deps.openai, over the /v1 upstream stack). */
 export interface UpstreamCallOptions {
@@ -14,7 +14,7 @@ export interface UpstreamCallOptions {
  * with `deadlineMs`, when the whole call (head and body) takes longer: a 504, not a hang.
  */
 export async function callUpstream<T>(
-  deps: Pick<AppDeps, 'config'>,
+  deps: Pick<AppDeps, 'config' | 'draining'>,
   credential: string | undefined,
   opts: { cancel?: AbortSignal; deadlineMs?: number },
   call: (options: UpstreamCallOptions) => Promise<T>,
@@ -30,6 +30,8 @@ export async function callUpstream<T>(
     return await call({ headers: { authorization: `Bearer ${apiKey}` }, signal });
   } catch (err) {
     if ((deadline?.aborted || causedByTimeout(err)) && !opts.cancel?.aborted) throw upstreamTimeout(err);
+    // The shutdown cancelled it at its grace deadline: not upstream's failure.
+    if (deps.draining && !opts.cancel?.aborted && !(err instanceof ProxyError) && !upstreamAnswered(err)) throw serverShuttingDown();
     throw err;
   }
 }
