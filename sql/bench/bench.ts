@@ -5,7 +5,8 @@
  * 90 days with one set-based INSERT ... SELECT generate_series (8 endpoints, 14 models tied to
  * them, 50 tenants with skewed traffic, the caches' rows alongside), folds the rollups, then:
  *   - runs every sql/queries file expanded with Grafana's macros for 24 h / 7 d / 30 d / 90 d
- *     ranges ending now (all variables on All, then one tenant and one model selected), best of 3;
+ *     ranges ending now (all variables on All, then one rare tenant, model, endpoint, app user or tag
+ *     selected, for the queries that filter by it), best of 3;
  *   - opens the Overview: all its queries at once on separate connections, best of 3;
  *   - measures call-log inserts the way the proxy writes them (json_populate_recordset batches of
  *     500, ON CONFLICT DO NOTHING, one connection) on top of the N rows;
@@ -14,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../proxy/src/db/migrate.js';
-import { foldCallLog } from '../../proxy/src/log/partitions.js';
+import { ensurePartitionIndexes, foldCallLog } from '../../proxy/src/log/partitions.js';
 import { expandQuery, type Variable } from '../grafana-macros.js';
 import { queryNames, readQuery } from '../queries.js';
 
@@ -44,24 +45,51 @@ async function load(pool: pg.Pool): Promise<void> {
     // The day partitions a proxy running for 90 days would have created ahead.
     await c.query('SELECT tollgate_call_log_create_partition(now() - make_interval(days => d)) FROM generate_series(0, 91) AS d');
     // Endpoints and the models each serves; tenants skewed (tenant k gets ~1/(k+1) of the traffic).
+    // Attribution, failures and latencies as a proxy sees them: three quarters of the calls carry an
+    // app user (two per endpoint in each tenant, a service and its batch job) whose tags go with it
+    // (a team per endpoint, job:batch for the batch job); 1.5 % 5xx, 1 % 429, 0.5 % 400, 0.5 %
+    // abandoned (499); latencies log-normal (median 600 ms, hits ~15 ms), time to first byte for
+    // streams, upstream time for calls that went upstream. One value of each filter is rare (0.05 %
+    // of the calls each): the endpoint audio.speech, the model gpt-4.1-nano, the app user svc-rare,
+    // the tag exp:canary; the rarest tenant, t_49, has about 1 %.
     await c.query(`
       INSERT INTO openai_call_log (endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at,
-        request_id, tenant, status_code, stream, cache_status, cost_saved_usd, latency_ms, ttfb_ms, upstream_ms, usage_source)
-      SELECT e.endpoint, e.models[1 + (i / 7) % array_length(e.models, 1)],
+        request_id, tenant, status_code, stream, cache_status, cost_saved_usd, latency_ms, ttfb_ms, upstream_ms, usage_source,
+        client_aborted, app_user, tags)
+      SELECT CASE WHEN i % 2000 = 1 THEN 'audio.speech' ELSE e.endpoint END,
+             CASE WHEN i % 2000 = 1 THEN 'gpt-4o-mini-tts' WHEN i % 2000 = 2 THEN 'gpt-4.1-nano'
+                  ELSE e.models[1 + (i / 7) % array_length(e.models, 1)] END,
              100 + i % 900, 10 + i % 400,
              CASE WHEN i % 97 = 0 THEN NULL ELSE ((i % 1000) * 0.0000123)::numeric(18,10) END,
              now() - (i::float8 / ${ROWS}) * interval '90 days',
-             'bench-' || i, 't_' || lpad(floor(50 * power(random(), 2))::int::text, 2, '0'), 200, i % 3 = 0,
+             'bench-' || i, 't_' || lpad(floor(50 * power(random(), 2))::int::text, 2, '0'), f.status_code, i % 3 = 0,
              s.status, CASE WHEN s.status IN ('hit','idempotent_replay','coalesced') THEN (i % 1000) * 0.0000123 ELSE 0 END,
-             50 + i % 3000, 10 + i % 500, 40 + i % 2900, 'reported'
+             l.latency, CASE WHEN i % 3 = 0 THEN least(l.latency, l.ttfb) END,
+             CASE WHEN s.status IN ('miss', 'bypass') THEN greatest(l.latency - l.overhead, 0) END, 'reported',
+             f.status_code = 499,
+             CASE WHEN i % 2000 = 3 THEN 'svc-rare' WHEN a.r < 0.25 THEN NULL
+                  ELSE replace(e.endpoint, '.', '-') || CASE WHEN a.batch THEN '-batch' ELSE '' END END,
+             CASE WHEN i % 2000 = 4 THEN ARRAY['exp:canary'] WHEN a.r < 0.25 THEN NULL
+                  WHEN a.batch THEN ARRAY['job:batch', 'team:' || e.team] ELSE ARRAY['team:' || e.team] END
       FROM generate_series(1, ${ROWS}) AS i
       CROSS JOIN LATERAL (SELECT (ARRAY['chat.completions','chat.stream','personas.generate','embeddings','responses',
                                         'images.generations','audio.transcriptions','moderations'])[1 + i % 8] AS endpoint,
+        (ARRAY['search','search','growth','search','assistant','creative','voice','trust'])[1 + i % 8] AS team,
         CASE i % 8 WHEN 0 THEN ARRAY['gpt-4o-mini','gpt-4o','gpt-4.1-mini','o4-mini'] WHEN 1 THEN ARRAY['gpt-4o-mini']
                    WHEN 2 THEN ARRAY['gpt-4o-mini'] WHEN 3 THEN ARRAY['text-embedding-3-small','text-embedding-3-large']
                    WHEN 4 THEN ARRAY['gpt-4.1','gpt-5-mini','gpt-5'] WHEN 5 THEN ARRAY['dall-e-3','gpt-image-1']
                    WHEN 6 THEN ARRAY['whisper-1'] ELSE ARRAY['omni-moderation-latest'] END AS models) e
-      CROSS JOIN LATERAL (SELECT (ARRAY['miss','hit','idempotent_replay','coalesced','bypass','miss','hit','miss','external','bypass'])[1 + (i / 3) % 10] AS status) s`);
+      CROSS JOIN LATERAL (SELECT (ARRAY['miss','hit','idempotent_replay','coalesced','bypass','miss','hit','miss','external','bypass'])[1 + (i / 3) % 10] AS status) s
+      CROSS JOIN LATERAL (SELECT random() + 0 * i AS r, random() < 0.3 AS batch) a
+      CROSS JOIN LATERAL (SELECT CASE WHEN u < 0.015 THEN 502 WHEN u < 0.025 THEN 429 WHEN u < 0.03 THEN 400
+                                      WHEN u < 0.035 THEN 499 ELSE 200 END AS status_code
+                            FROM (SELECT random() + 0 * i AS u) x) f
+      CROSS JOIN LATERAL (SELECT CASE WHEN s.status IN ('hit', 'idempotent_replay') THEN round(15 * exp(0.5 * z1))
+                                      WHEN s.status = 'external' THEN NULL
+                                      ELSE round(600 * exp(0.8 * z1)) END::int AS latency,
+                                 round(300 * exp(0.6 * z2))::int AS ttfb, round(2 + 4 * exp(0.7 * z2))::int AS overhead
+                            FROM (SELECT sqrt(-2 * ln(1 - random() + 0 * i)) * cos(2 * pi() * random()) AS z1,
+                                         sqrt(-2 * ln(1 - random() + 0 * i)) * sin(2 * pi() * random()) AS z2) g) l`);
   } catch (err) {
     c.release();
     throw err;
@@ -93,15 +121,28 @@ async function load(pool: pg.Pool): Promise<void> {
   console.log(`vacuum analyze ${((Date.now() - t2) / 1000).toFixed(1)} s`);
 }
 
-async function variables(pool: pg.Pool, filtered: boolean): Promise<Record<string, Variable>> {
+/** The filter bar's scenarios: everything on All, then one rare value of one filter at a time. */
+const SCENARIOS: Array<[string, string | undefined, string | undefined]> = [
+  ['', undefined, undefined],
+  [' (tenant t_49)', 'tenant', 't_49'],
+  [' (model gpt-4.1-nano)', 'model', 'gpt-4.1-nano'],
+  [' (endpoint audio.speech)', 'endpoint', 'audio.speech'],
+  [' (app user svc-rare)', 'app_user', 'svc-rare'],
+  [' (tag exp:canary)', 'tag', 'exp:canary'],
+];
+
+async function variables(pool: pg.Pool, name?: string, value?: string): Promise<Record<string, Variable>> {
   const all = (): Variable => ({ value: [], multi: true, includeAll: true, all: true, allValue: "'__all'" });
-  const vars: Record<string, Variable> = { endpoint: all(), model: all(), tenant: all() };
-  if (filtered) {
-    vars.model = { value: ['gpt-4o'], multi: true, includeAll: true };
-    vars.tenant = { value: ['t_03'], multi: true, includeAll: true };
-  }
+  const vars: Record<string, Variable> = { endpoint: all(), model: all(), tenant: all(), app_user: all(), tag: all() };
+  if (name && value) vars[name] = { value: [value], multi: true, includeAll: true };
   const id = (await pool.query("SELECT id::text FROM openai_call_log WHERE endpoint = 'embeddings' ORDER BY created_at DESC LIMIT 1")).rows[0]?.id as string;
-  return { ...vars, drill_endpoint: { value: 'chat.completions' }, drill_model: { value: 'gpt-4o' }, call_id: { value: id ?? randomUUID() } };
+  return {
+    ...vars,
+    drill_endpoint: { value: 'chat.completions' },
+    drill_model: { value: 'gpt-4o' },
+    drill_tenant: { value: 't_00' },
+    call_id: { value: id ?? randomUUID() },
+  };
 }
 
 async function timed(pool: pg.Pool, sql: string): Promise<number> {
@@ -121,7 +162,7 @@ async function inserts(pool: pg.Pool, batches: number): Promise<number> {
     FROM json_populate_recordset(NULL::openai_call_log, $1::json) ON CONFLICT DO NOTHING`;
   const batch = (): string => JSON.stringify(Array.from({ length: 500 }, (_, i) => ({
     endpoint: 'chat.completions', model: 'gpt-4o-mini', tokens_prompt: 300 + i, tokens_completion: 90, cost_usd: 0.000123,
-    created_at: new Date(), request_id: randomUUID(), tenant: `t_${String(i % 50).padStart(2, '0')}`, method: 'POST',
+    created_at: new Date(), request_id: `insert-bench-${randomUUID()}`, tenant: `t_${String(i % 50).padStart(2, '0')}`, method: 'POST',
     path: '/v1/chat/completions', status_code: 200, stream: false, cache_status: i % 3 ? 'miss' : 'hit', cost_saved_usd: 0,
     latency_ms: 420, ttfb_ms: 120, upstream_ms: 400, usage_source: 'reported', client_aborted: false,
   })));
@@ -140,18 +181,40 @@ async function main(): Promise<void> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${DB}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 12 });
+  const setup = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  let applied: string[];
+  let jit: string | null | undefined;
   try {
-    await migrate(pool);
+    ({ applied } = await migrate(setup));
+    // The Grafana role's jit setting (migration 021), for every connection below: the bench connects
+    // as the owner, whose sessions would JIT-compile what Grafana's never do.
+    jit = (await setup.query<{ jit: string | null }>(
+      `SELECT (SELECT split_part(c, '=', 2) FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+                WHERE s.setrole = 'tollgate_grafana'::regrole AND s.setdatabase = 0 AND c LIKE 'jit=%') AS jit`,
+    )).rows[0]?.jit;
+  } finally {
+    await setup.end();
+  }
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 12, options: jit === 'off' ? '-c jit=off' : undefined });
+  try {
     await pool.query('SET TIME ZONE UTC');
     if (!REUSE) await load(pool);
+    // What the proxy's partition maintenance does for partitions created before migration 021.
+    const built = await ensurePartitionIndexes(pool);
+    if (built.length) console.log(`built ${built.length} tenant indexes on existing partitions`);
+    if (REUSE && applied.length) {
+      const t = Date.now();
+      await pool.query('VACUUM ANALYZE');
+      console.log(`migrated ${applied.join(', ')}; vacuum analyze ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
     const now = new Date();
     const names = queryNames().filter((n) => !ONLY || ONLY.includes(n));
     console.log(`\n| query (ms, best of 3) | ${RANGES.map(([r]) => r).join(' | ')} |\n|---|${RANGES.map(() => '---').join('|')}|`);
-    for (const filtered of [false, true]) {
-      const vars = await variables(pool, filtered);
-      for (const name of names) {
-        const cells = [filtered ? `${name} (model, tenant)` : name];
+    for (const [label, variable, value] of SCENARIOS) {
+      const vars = await variables(pool, variable, value);
+      // A scenario only for the queries its filter reaches.
+      for (const name of names.filter((n) => !variable || readQuery(n).includes(`$${variable}`))) {
+        const cells = [`${name}${label}`];
         for (const [, days] of RANGES) {
           const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
           cells.push((await timed(pool, expandQuery(readQuery(name), { range, variables: vars }))).toFixed(1));
@@ -159,7 +222,7 @@ async function main(): Promise<void> {
         console.log(`| ${cells.join(' | ')} |`);
       }
     }
-    const vars = await variables(pool, false);
+    const vars = await variables(pool);
     for (const [label, days] of RANGES) {
       const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
       const sqls = OVERVIEW.map((n) => expandQuery(readQuery(n), { range, variables: vars }));
@@ -174,13 +237,18 @@ async function main(): Promise<void> {
     await inserts(pool, 4); // warm-up
     const rate = await inserts(pool, 40);
     console.log(`call-log inserts, json_populate_recordset batches of 500: ${Math.round(rate)} rows/s`);
+    // Taken out again: 22,000 calls in the current hour would weigh on the next --reuse run's
+    // partial-hour reads, at 5 times the loaded rate.
+    await pool.query(`DELETE FROM openai_call_log WHERE request_id LIKE 'insert-bench-%' AND created_at >= now() - interval '1 day'`);
     await foldCallLog(pool);
     const size = (await pool.query(`SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS s,
         pg_size_pretty(sum(pg_indexes_size(c.oid))) AS i
       FROM pg_class c WHERE c.relname LIKE 'openai_call_log%' AND c.relkind = 'r'`)).rows[0] as { s: string; i: string };
     const roll = (await pool.query(`SELECT (SELECT count(*) FROM call_log_hourly) AS h, (SELECT count(*) FROM call_log_daily) AS d,
-        pg_size_pretty(pg_total_relation_size('call_log_hourly') + pg_total_relation_size('call_log_daily')) AS s`)).rows[0] as Record<string, string>;
-    console.log(`call log: ${size.s} (indexes ${size.i}); rollups: ${roll.h} hourly + ${roll.d} daily rows, ${roll.s}`);
+        pg_size_pretty(pg_total_relation_size('call_log_hourly') + pg_total_relation_size('call_log_daily')) AS s,
+        (SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c
+          WHERE c.relkind = 'r' AND (c.relname LIKE 'call\\_log\\_%' OR c.relname LIKE 'cache\\_entries\\_%')) AS a`)).rows[0] as Record<string, string>;
+    console.log(`call log: ${size.s} (indexes ${size.i}); rollups: ${roll.h} hourly + ${roll.d} daily rows, ${roll.s}; all rollups (attribution, latency, cache entries too) ${roll.a}`);
   } finally {
     await pool.end();
     if (!KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);

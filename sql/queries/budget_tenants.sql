@@ -1,17 +1,16 @@
 -- Budget page: each tenant's spend this month against its monthly budget (tenant_names), with the
 -- same straight-line projection as budget_month_to_date.sql. Tenants without a budget are listed
--- too (budget empty), so a big spender without one is not hidden.
+-- too (budget empty), so a big spender without one is not hidden. Per-tenant rollup rows
+-- ('__each'), the tenant selection applied to them.
 WITH m AS (
-  SELECT date_trunc('month', $__timeTo()::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_start, $__timeTo()::timestamptz AS until
+  SELECT tollgate_floor('month', $__timeTo()::timestamptz) AS month_start, $__timeTo()::timestamptz AS until
 ), spend AS (
-  SELECT tenant, COALESCE(SUM(cost_usd), 0)::float8 AS mtd
-  FROM openai_call_log
-  WHERE $__timeFilter(created_at)
-    AND created_at >= (SELECT month_start FROM m)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  SELECT tenant, (COALESCE(SUM(cost_e10), 0) * 1e-10)::float8 AS mtd
+  FROM call_log_facts(GREATEST($__timeFrom()::timestamptz, tollgate_floor('month', $__timeTo()::timestamptz)), $__timeTo(),
+                      ARRAY[$endpoint], ARRAY[$model], ARRAY['__each'])
+  WHERE ('__all' IN ($tenant) OR tenant IN ($tenant))
   GROUP BY tenant
+  HAVING SUM(calls) <> 0
 )
 SELECT
   s.tenant,

@@ -1,18 +1,16 @@
 -- The design note's approximate persona hit ratio (panel 5), 1 - new persona sets / persona calls,
 -- over the time range and the filter bar (endpoint: personas.generate). The exact ratio is
--- stat_hit_ratio with the endpoint personas.generate.
+-- stat_hit_ratio with the endpoint personas.generate. Both counts from rollups (call_log_facts,
+-- cache_entries_facts).
 WITH persona_calls AS (
   SELECT COALESCE(SUM(calls), 0) AS num_calls
   FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY['personas.generate'], ARRAY[$model], ARRAY[$tenant])
   WHERE ('__all' IN ($endpoint) OR 'personas.generate' IN ($endpoint))
 ),
 persona_misses AS (
-  SELECT COUNT(*) AS num_unique_sets
-  FROM persona_cache
-  WHERE $__timeFilter(created_at)
-    AND ('__all' IN ($endpoint) OR 'personas.generate' IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  SELECT COALESCE(SUM(entries), 0) AS num_unique_sets
+  FROM cache_entries_facts('persona', $__timeFrom(), $__timeTo(), ARRAY[$model], ARRAY[$tenant])
+  WHERE ('__all' IN ($endpoint) OR 'personas.generate' IN ($endpoint))
 )
 SELECT
   num_calls,

@@ -1,9 +1,6 @@
 -- Stored responses in range, with the filter bar (a model selection empties it: request_log has
--- no model column).
-SELECT COUNT(*) AS stored_responses
-FROM request_log
-WHERE $__timeFilter(created_at)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
-  -- stored responses do not record their model: with a model selected they are left out
-  AND '__all' IN ($model);
+-- no model column). Cache-entry rollups (cache_entries_facts).
+SELECT COALESCE(SUM(entries), 0) AS stored_responses
+FROM cache_entries_facts('stored', $__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$tenant])
+-- stored responses do not record their model: with a model selected they are left out
+WHERE '__all' IN ($model);

@@ -1,22 +1,17 @@
 -- Tenants page: spend inside the tenants by the app's own user (X-Tollgate-User or the request's
--- user field); calls without one are grouped as '(none)'.
-WITH calls AS (
-  SELECT *
-  FROM openai_call_log
-  WHERE $__timeFilter(created_at)
-  AND ('__all' IN ($endpoint) OR endpoint IN ($endpoint))
-  AND ('__all' IN ($model) OR model IN ($model))
-  AND ('__all' IN ($tenant) OR tenant IN ($tenant))
-  AND ('__all' IN ($app_user) OR app_user IN ($app_user))
-  AND ('__all' IN ($tag) OR tags && ARRAY[$tag]::text[])
-)
+-- user field); calls without one are grouped as '(none)'. Attribution rollups: exact.
 SELECT
-  COALESCE(MAX(n.display_name), c.tenant) AS tenant_name,
-  COALESCE(c.app_user, '(none)') AS app_user,
-  COUNT(*) AS calls,
-  COALESCE(SUM(c.cost_usd), 0)::float8 AS cost_usd
-FROM calls c
-LEFT JOIN tenant_names n ON n.tenant = c.tenant
-GROUP BY c.tenant, c.app_user
-ORDER BY cost_usd DESC, 1, 2
+  COALESCE(n.display_name, u.tenant) AS tenant_name,
+  COALESCE(u.app_user, '(none)') AS app_user,
+  u.calls,
+  u.cost_usd
+FROM (
+  SELECT tenant, app_user, SUM(calls) AS calls, COALESCE(SUM(cost_e10) * 1e-10, 0)::float8 AS cost_usd
+  FROM call_log_attr_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant], ARRAY[$app_user], ARRAY[$tag])
+  GROUP BY tenant, app_user
+  HAVING SUM(calls) <> 0
+) u
+-- names joined to the sums, not to every rollup row
+LEFT JOIN tenant_names n ON n.tenant = u.tenant
+ORDER BY u.cost_usd DESC, 1, 2
 LIMIT 100;

@@ -63,13 +63,23 @@ describe('alert queries on Postgres', () => {
     await pool.end();
   });
 
-  /** Runs `sql` as Grafana's role on a temporary copy of the call log holding only `rows`. */
+  /**
+   * Runs `sql` as Grafana's role on a temporary copy of the call log holding only `rows`, with
+   * temporary copies of the rollups its triggers feed (the rules read call_log_facts: the rows' deltas,
+   * not folded, and the raw rows of the partial hours).
+   */
   async function run(uid: string, rows: string): Promise<Array<Record<string, number>>> {
+    const derived = ['call_log_pending', 'call_log_hourly', 'call_log_daily', 'call_log_latency_pending'];
     await client.query('BEGIN');
     try {
       await client.query(`CREATE TEMP TABLE openai_call_log (LIKE public.openai_call_log INCLUDING DEFAULTS) ON COMMIT DROP`);
+      for (const t of derived) await client.query(`CREATE TEMP TABLE ${t} (LIKE public.${t} INCLUDING ALL) ON COMMIT DROP`);
+      const triggers = await client.query<{ def: string }>(
+        `SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = 'public.openai_call_log'::regclass AND NOT tgisinternal`,
+      );
+      for (const t of triggers.rows) await client.query(t.def.replace(' ON public.openai_call_log ', ' ON pg_temp.openai_call_log '));
       await client.query(`INSERT INTO pg_temp.openai_call_log (endpoint, model, cost_usd, created_at, request_id, tenant, status_code, cache_status, client_aborted) ${rows}`);
-      await client.query('GRANT SELECT ON pg_temp.openai_call_log TO tollgate_grafana');
+      await client.query(`GRANT SELECT ON pg_temp.openai_call_log, ${derived.map((t) => `pg_temp.${t}`).join(', ')} TO tollgate_grafana`);
       await client.query('SET LOCAL ROLE tollgate_grafana');
       // pg_temp first: the copy shadows the real log for this transaction only.
       await client.query('SET LOCAL search_path TO pg_temp, public');

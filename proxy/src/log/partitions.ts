@@ -6,7 +6,9 @@ import type { Logger } from '../logger.js';
  * - folds the rollup deltas the call log's trigger appends (call_log_pending) into the hourly and
  *   daily rollups, often, so panels read few pending rows (they are exact either way);
  * - creates the day partitions a week ahead, and with a retention drops the partitions whose rows
- *   are all older than it (the rollups keep their numbers).
+ *   are all older than it (the rollups keep their numbers);
+ * - gives day partitions created before migration 021 the tenant indexes new ones are created
+ *   with, CONCURRENTLY (writers never wait for the build).
  * Every replica may run it: the fold takes turns under an advisory lock, partition creation is
  * idempotent. A failure is logged and retried at the next tick; it never touches a call-log row.
  */
@@ -52,6 +54,44 @@ export async function maintainPartitions(
   }
 }
 
+/** The indexes migration 021 gives day partitions, by name suffix. */
+const PARTITION_INDEXES: Array<[string, string]> = [
+  ['_tenant_idx', '(tenant, created_at)'],
+  ['_tenant_model_idx', '(tenant, endpoint, model, created_at)'],
+];
+
+/**
+ * Builds migration 021's indexes on every day partition and the DEFAULT partition that lacks a valid
+ * one, one at a time with CREATE INDEX CONCURRENTLY (outside a transaction: it must not run in one,
+ * and it lets inserts go on). A build that failed half-way leaves an invalid index, dropped and
+ * rebuilt here. Returns the indexes built. The legacy partition (015) keeps its own indexes,
+ * (tenant, created_at) among them since migration 001.
+ */
+export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
+  const built: string[] = [];
+  for (const [suffix, columns] of PARTITION_INDEXES) {
+    const { rows } = await pool.query<{ partition: string; index: string; invalid: boolean }>(
+      `SELECT c.relname AS partition, c.relname || $1 AS index, i.indexrelid IS NOT NULL AS invalid
+         FROM pg_inherits h
+         JOIN pg_class c ON c.oid = h.inhrelid
+         LEFT JOIN pg_class ic ON ic.relname = c.relname || $1 AND ic.relnamespace = c.relnamespace
+         LEFT JOIN pg_index i ON i.indexrelid = ic.oid AND NOT i.indisvalid
+        WHERE h.inhparent = 'openai_call_log'::regclass
+          AND c.relname <> 'openai_call_log_legacy'
+          AND (ic.oid IS NULL OR i.indexrelid IS NOT NULL)
+        ORDER BY c.relname DESC`,
+      [suffix],
+    );
+    for (const r of rows) {
+      const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+      if (r.invalid) await pool.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(r.index)}`);
+      await pool.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${ident(r.index)} ON ${ident(r.partition)} ${columns}`);
+      built.push(r.index);
+    }
+  }
+  return built;
+}
+
 /** Starts both loops (timers unref'd; partitions right away, then every interval). Returns stop. */
 export function startCallLogMaintenance(pool: Pool, opts: CallLogMaintenanceOptions, logger?: Logger): () => void {
   const loop = (name: string, intervalMs: number, run: () => Promise<void>, now: boolean): NodeJS.Timeout => {
@@ -76,6 +116,8 @@ export function startCallLogMaintenance(pool: Pool, opts: CallLogMaintenanceOpti
   const partitions = loop('partition maintenance', opts.partitionIntervalMs, async () => {
     const r = await maintainPartitions(pool, opts.retentionDays, opts.daysAhead);
     if (r.created.length || r.dropped.length) logger?.info(r, 'call log partitions maintained');
+    const indexed = await ensurePartitionIndexes(pool);
+    if (indexed.length) logger?.info({ indexed }, 'call log partitions indexed');
   }, true);
   return () => {
     clearInterval(fold);
