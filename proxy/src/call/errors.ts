@@ -68,6 +68,15 @@ export const upstreamUnreachable = (cause?: unknown) =>
 export const upstreamUnreadable = (cause?: unknown) =>
   new ProxyError({ status: 502, message: 'The upstream API returned a response that could not be read.', code: 'invalid_upstream_output', retry: true, cause });
 
+/** A success whose body is not what the route promises (an HTML page from a broken gateway): `what` names what it should have been. */
+export const upstreamWrongBody = (what: string, contentType: string, status?: number) =>
+  new ProxyError({
+    status: 502,
+    message: `The upstream API answered${status === undefined ? '' : ` ${status}`} with a body that is not ${what} (${contentType.split(';')[0] || 'no content type'}).`,
+    code: 'invalid_upstream_output',
+    retry: true,
+  });
+
 /** The shutdown's grace period ended before upstream answered: the proxy cancelled the call, not upstream. */
 export const serverShuttingDown = () =>
   new ProxyError({

@@ -1,3 +1,4 @@
+import { escapeIdentifier } from 'pg';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
@@ -83,9 +84,8 @@ export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
       [suffix],
     );
     for (const r of rows) {
-      const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-      if (r.invalid) await pool.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(r.index)}`);
-      await pool.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${ident(r.index)} ON ${ident(r.partition)} ${columns}`);
+      if (r.invalid) await pool.query(`DROP INDEX CONCURRENTLY IF EXISTS ${escapeIdentifier(r.index)}`);
+      await pool.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${escapeIdentifier(r.index)} ON ${escapeIdentifier(r.partition)} ${columns}`);
       built.push(r.index);
     }
   }

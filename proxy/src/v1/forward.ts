@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { AppDeps } from '../deps.js';
-import { ClientAbortedError, ProxyError, sendError, serverShuttingDown, upstreamTimeout, upstreamUnreachable } from '../call/errors.js';
+import { ClientAbortedError, ProxyError, sendError, serverShuttingDown, upstreamTimeout, upstreamUnreachable, upstreamWrongBody } from '../call/errors.js';
 import { clientAbortedOutcome, type CallOutcome } from '../call/record.js';
 import type { CallContext } from '../call/context.js';
 import { gzipTowardClient } from './compress.js';
@@ -294,15 +294,7 @@ function notJson(r: Relay, contentType: string): CallOutcome {
   const status = upstream.statusCode;
   deps.logger.warn({ requestId: ctx.requestId, endpoint: ctx.endpoint, status, contentType }, 'upstream answered a success that is not JSON');
   r.tap?.onEnd?.({ complete: false, usage: undefined });
-  sendError(
-    res,
-    new ProxyError({
-      status: 502,
-      message: `The upstream API answered ${status} with a body that is not JSON (${contentType.split(';')[0] || 'no content type'}).`,
-      code: 'invalid_upstream_output',
-      retry: true,
-    }),
-  );
+  sendError(res, upstreamWrongBody('JSON', contentType, status));
   return { ...baseOutcome(r), status: 502, errorType: 'upstream_not_json' };
 }
 

@@ -5,7 +5,7 @@ import type { AppDeps } from '../../deps.js';
 import { answerThrown } from '../../call/answer.js';
 import { callerGone } from '../../call/callerGone.js';
 import { openCall, type CallContext } from '../../call/context.js';
-import { invalidRequest, ProxyError } from '../../call/errors.js';
+import { invalidRequest, upstreamWrongBody } from '../../call/errors.js';
 import { recordCall, type CallOutcome } from '../../call/record.js';
 import { openSse, sseErrorEvent } from '../../call/sse.js';
 import type { Served } from '../../idempotency/guard.js';
@@ -88,12 +88,7 @@ async function stream(deps: AppDeps, res: Response, ctx: CallContext, body: Chat
     await upstream.body?.cancel().catch(() => undefined);
     ctx.upstreamEndedAt = performance.now();
     deps.logger.warn({ requestId: ctx.requestId, contentType }, 'upstream answered a chat stream with something else');
-    throw new ProxyError({
-      status: 502,
-      message: `The upstream API answered with a body that is not an event stream (${contentType.split(';')[0] || 'no content type'}).`,
-      code: 'invalid_upstream_output',
-      retry: true,
-    });
+    throw upstreamWrongBody('an event stream', contentType);
   }
   if (headers['x-request-id']) res.setHeader('x-upstream-request-id', headers['x-request-id']);
   openSse(res);
