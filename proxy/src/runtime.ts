@@ -39,7 +39,7 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
     { root: config.SPOOL_DIR, maxBytes: config.SPOOL_MAX_BYTES, fsyncMs: config.SPOOL_FSYNC_MS },
     { refused: (rows, why) => callLog?.spoolRefused(rows, why), adopted: () => callLog?.adopted() },
   );
-  callLog = new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE }, logger, metrics, spool, dbHealth);
+  callLog = new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE, copy: true }, logger, metrics, spool, dbHealth);
   return {
     config,
     pool,

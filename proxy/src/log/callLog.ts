@@ -1,3 +1,4 @@
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -77,6 +78,44 @@ const INSERT_SQL = `INSERT INTO openai_call_log (${COLUMNS.map(([, c]) => c).joi
 SELECT ${COLUMNS.map(([, c]) => c).join(', ')} FROM json_populate_recordset(NULL::openai_call_log, $1::json)
 ON CONFLICT DO NOTHING`;
 
+// Fresh rows (never sent before) go in with COPY: Postgres spends a fifth less CPU per row than
+// on the JSON insert, and the row is this process's, so a duplicate only happens when a batch
+// committed but its reply was lost; then the batch goes again through INSERT ... ON CONFLICT.
+const COPY_SQL = `COPY openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')}) FROM STDIN`;
+
+/** A text value as COPY's text format reads it: backslash, tab, newline and carriage return escaped. */
+function copyText(v: string): string {
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A text[] value: an array literal with every element quoted, then escaped for COPY. */
+function copyArray(tags: string[]): string {
+  return copyText(`{${tags.map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+}
+
+const copyValue = (v: string | number | boolean | Date | string[] | null | undefined): string =>
+  v === null || v === undefined
+    ? '\\N'
+    : typeof v === 'string'
+      ? copyText(v)
+      : typeof v === 'boolean'
+        ? (v ? 't' : 'f')
+        : v instanceof Date
+          ? (Number.isNaN(v.getTime()) ? '\\N' : v.toISOString())
+          : Array.isArray(v)
+            ? copyArray(v)
+            : Number.isFinite(v)
+              ? String(v)
+              : '\\N'; // as JSON.stringify writes NaN and Infinity: null
+
+/** The row as one line of COPY's text format, columns in COLUMNS order (a test checks it against the JSON insert). */
+export function copyLine(r: CallLogRow): string {
+  let line = '';
+  for (let i = 0; i < COLUMNS.length; i++) line += (i ? '\t' : '') + copyValue(r[COLUMNS[i]![0]]);
+  return line + '\n';
+}
+
 /**
  * A row as json_populate_recordset reads it: one object keyed by column name, as JSON text. Built
  * as one literal (a fixed shape V8 serialises fast) rather than key by key; a test checks that it
@@ -123,6 +162,8 @@ export interface CallLogOptions {
   batchSize: number;
   flushMs: number;
   maxQueue: number;
+  /** Fresh rows go in with COPY when the server takes it (a pool of real connections only). */
+  copy?: boolean;
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the row, not the database. */
@@ -136,6 +177,8 @@ const MAX_BACKOFF_MS = 5_000;
 
 interface Queued {
   line: string;
+  /** The same row as a COPY line, while COPY is not known to be unavailable. */
+  copy: string | undefined;
   seg: Segment | undefined;
 }
 
@@ -158,6 +201,8 @@ export class CallLogWriter {
   private failures = 0;
   private diskOnly = 0;
   private refusedSince = 0;
+  /** Whether the server takes COPY FROM STDIN: asked once (the embedded PGlite's socket does not). */
+  private copyUsable: Promise<boolean> | boolean | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -197,10 +242,15 @@ export class CallLogWriter {
       } else this.drop(row.requestId);
       return;
     }
-    this.queue.push({ line, seg });
+    this.queue.push({ line, copy: this.opts.copy && this.copyUsable !== false ? copyLine(row) : undefined, seg });
     // While the database is away the backoff timer decides when to try again, not the traffic.
     if (this.queue.length >= this.opts.batchSize && !this.down) void this.flush();
     else this.schedule(this.opts.flushMs);
+  }
+
+  /** Whether fresh rows go in with COPY (known after the first batch). */
+  get copying(): boolean {
+    return this.copyUsable === true;
   }
 
   /** Rows not yet in the database: queued in memory, and kept on disk only. */
@@ -245,7 +295,7 @@ export class CallLogWriter {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.opts.batchSize);
         try {
-          await this.insert(batch.map((q) => q.line));
+          await this.insert(batch.map((q) => q.line), batch.every((q) => q.copy !== undefined) ? batch.map((q) => q.copy!) : undefined);
         } catch (err) {
           this.queue.unshift(...batch);
           throw err;
@@ -279,9 +329,10 @@ export class CallLogWriter {
    * refuses are set aside (SPOOL_DIR/rejected.ndjson, logged, counted): one bad row must not hold
    * back the others, nor pass for an outage.
    */
-  private async insert(lines: string[]): Promise<void> {
+  private async insert(lines: string[], copies?: string[]): Promise<void> {
     try {
-      await this.insertBatch(lines);
+      if (copies?.length && (await this.copyWorks())) await this.copyBatch(copies, lines);
+      else await this.insertBatch(lines);
     } catch (err) {
       if (!isDataError(err)) throw err;
       const rejected: string[] = [];
@@ -300,6 +351,40 @@ export class CallLogWriter {
       this.metrics?.logRejected.inc(rejected.length);
       this.logger?.error({ rows: rejected.length, err: reason, file }, 'call log: the database refused rows for their data; they are set aside, the others are written');
     }
+  }
+
+  /** COPY for a batch of fresh rows; a batch partly in already (its commit's reply was lost) goes again as an insert that skips them. */
+  private async copyBatch(copies: string[], lines: string[]): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const rows = await new Promise<number>((resolve, reject) => {
+        const stream = client.query(copyFrom(COPY_SQL));
+        stream.on('finish', () => resolve(stream.rowCount));
+        stream.on('error', reject);
+        stream.end(copies.join(''));
+      });
+      this.metrics?.logWritten.inc(rows);
+    } catch (err) {
+      // An error the server answered leaves the connection usable; anything else does not.
+      if ((err as { code?: unknown }).code === undefined) broken = err as Error;
+      if ((err as { code?: unknown }).code !== '23505') throw err;
+      await this.insertBatch(lines);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private copyWorks(): Promise<boolean> | boolean {
+    this.copyUsable ??= this.pool.query<{ v: string }>('SELECT version() AS v').then(
+      ({ rows }) => (this.copyUsable = !/emscripten/i.test(rows[0]?.v ?? '')),
+      (err: unknown) => {
+        // Unknown until the database answers: this batch fails the same way, and the next asks again.
+        this.copyUsable = undefined;
+        throw err;
+      },
+    );
+    return this.copyUsable;
   }
 
   private async insertBatch(lines: string[]): Promise<void> {
