@@ -23,9 +23,8 @@ export class BoundedLabel {
 }
 
 /**
- * A labelled metric's child per label combination, made once: prom-client hashes the label object
- * on every inc(), a few percent of the proxy's CPU at thousands of requests a second. The
- * combinations are bounded because every label value passes through a BoundedLabel.
+ * A labelled metric's child per label combination, made once. The combinations are bounded
+ * because every label value passes through a BoundedLabel.
  */
 export function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
   const made = new Map<string, C>();
@@ -37,6 +36,40 @@ export function children<C>(make: (...values: string[]) => C): (...values: strin
   };
 }
 
+/** What the request path adds to a counter: a plain number, handed to prom-client when it is read. */
+export interface Tally {
+  inc(by?: number): void;
+}
+
+/**
+ * A counter whose per-request increments go to plain numbers, one per label combination, and
+ * reach prom-client when the registry is read (a scrape, a test): prom-client hashes the label
+ * object on every inc(), even a child's, and six of them per request were a few percent of the
+ * proxy's CPU. `of(...values)` gives the combination's tally, in labelNames order.
+ */
+export function talliedCounter(registry: Registry, name: string, help: string, labelNames: string[]) {
+  const tallies: Array<{ labels: Record<string, string>; n: number }> = [];
+  const counter = new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const t of tallies) {
+        if (t.n === 0) continue;
+        this.inc(t.labels, t.n);
+        t.n = 0;
+      }
+    },
+  });
+  const of = children((...values): Tally => {
+    const t = { labels: Object.fromEntries(labelNames.map((l, i) => [l, values[i]!])), n: 0 };
+    tallies.push(t);
+    return { inc: (by = 1) => void (t.n += by) };
+  });
+  return { counter, of };
+}
+
 /** The proxy's Prometheus metrics, on a registry of its own so tests can create several apps. */
 export function createMetrics(known: { endpoint?: (e: string) => boolean; model?: (m: string) => boolean } = {}) {
   const registry = new Registry();
@@ -46,13 +79,11 @@ export function createMetrics(known: { endpoint?: (e: string) => boolean; model?
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   const labels = ['endpoint', 'model', 'cache_status', 'status'] as const;
-  const requests = new Counter({ name: 'tollgate_requests_total', help: 'Requests handled', labelNames: labels, registers: [registry] });
-  const tokens = new Counter({
-    name: 'tollgate_tokens_total',
-    help: 'Tokens reported or estimated, by kind (prompt, completion, cached, reasoning)',
-    labelNames: ['endpoint', 'model', 'kind'] as const,
-    registers: [registry],
-  });
+  const requests = talliedCounter(registry, 'tollgate_requests_total', 'Requests handled', [...labels]);
+  const tokens = talliedCounter(registry, 'tollgate_tokens_total', 'Tokens reported or estimated, by kind (prompt, completion, cached, reasoning)', ['endpoint', 'model', 'kind']);
+  const cost = talliedCounter(registry, 'tollgate_cost_usd_total', 'Cost of upstream calls in USD', ['endpoint', 'model']);
+  const saved = talliedCounter(registry, 'tollgate_saved_usd_total', 'Cost avoided by cache hits, replays and coalescing in USD', ['endpoint', 'cache_status']);
+  const unpriced = talliedCounter(registry, 'tollgate_unpriced_calls_total', 'Calls whose model has no price (cost_usd logged NULL)', ['model']);
   const upstreamSeconds = new Histogram({
     name: 'tollgate_upstream_duration_seconds',
     help: 'Time from sending upstream to the end of the upstream response',
@@ -64,20 +95,19 @@ export function createMetrics(known: { endpoint?: (e: string) => boolean; model?
     registry,
     endpointLabel: new BoundedLabel(64, known.endpoint),
     modelLabel: new BoundedLabel(128, known.model),
-    requests,
-    /** requests by (endpoint, model, cache_status, status), children made once. */
-    requestsOf: children((e, m, c, s) => requests.labels(e!, m!, c!, s!)),
-    tokens,
-    /** tokens by (endpoint, model): the four kinds' children. */
+    /** requests by (endpoint, model, cache_status, status). */
+    requestsOf: requests.of,
+    /** tokens by (endpoint, model): the four kinds' tallies. */
     tokensOf: children((e, m) => ({
-      prompt: tokens.labels(e!, m!, 'prompt'),
-      completion: tokens.labels(e!, m!, 'completion'),
-      cached: tokens.labels(e!, m!, 'cached'),
-      reasoning: tokens.labels(e!, m!, 'reasoning'),
+      prompt: tokens.of(e!, m!, 'prompt'),
+      completion: tokens.of(e!, m!, 'completion'),
+      cached: tokens.of(e!, m!, 'cached'),
+      reasoning: tokens.of(e!, m!, 'reasoning'),
     })),
-    costUsd: new Counter({ name: 'tollgate_cost_usd_total', help: 'Cost of upstream calls in USD', labelNames: ['endpoint', 'model'] as const, registers: [registry] }),
-    savedUsd: new Counter({ name: 'tollgate_saved_usd_total', help: 'Cost avoided by cache hits, replays and coalescing in USD', labelNames: ['endpoint', 'cache_status'] as const, registers: [registry] }),
-    unknownModel: new Counter({ name: 'tollgate_unpriced_calls_total', help: 'Calls whose model has no price (cost_usd logged NULL)', labelNames: ['model'] as const, registers: [registry] }),
+    /** cost by (endpoint, model), saved by (endpoint, cache_status), unpriced calls by model. */
+    costOf: cost.of,
+    savedOf: saved.of,
+    unpricedOf: unpriced.of,
     upstreamSeconds,
     upstreamSecondsOf: children((e, stream) => upstreamSeconds.labels(e!, stream!)),
     overheadSeconds: new Histogram({

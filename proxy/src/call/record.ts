@@ -89,9 +89,9 @@ export function recordCall(deps: AppDeps, ctx: CallContext, out: CallOutcome): v
       t.cached.inc(usage.cachedTokens);
       t.reasoning.inc(usage.reasoningTokens);
     }
-    if (cost) m.costUsd.inc({ endpoint, model: modelLabel }, cost);
-    if (row.costSavedUsd) m.savedUsd.inc({ endpoint, cache_status: row.cacheStatus }, row.costSavedUsd);
-    if (cost === null) m.unknownModel.inc({ model: modelLabel });
+    if (cost) m.costOf(endpoint, modelLabel).inc(cost);
+    if (row.costSavedUsd) m.savedOf(endpoint, row.cacheStatus).inc(row.costSavedUsd);
+    if (cost === null) m.unpricedOf(modelLabel).inc();
     if (row.upstreamMs !== null) m.upstreamSecondsOf(endpoint, String(row.stream)).observe(row.upstreamMs / 1000);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'could not record call');
