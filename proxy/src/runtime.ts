@@ -37,7 +37,11 @@ export function createDeps(config: Config, pool: Pool, logger: Logger = createLo
   let callLog: CallLogWriter | undefined;
   const spool = new Spool(
     { root: config.SPOOL_DIR, maxBytes: config.SPOOL_MAX_BYTES, fsyncMs: config.SPOOL_FSYNC_MS },
-    { refused: (rows, why) => callLog?.spoolRefused(rows, why), adopted: () => callLog?.adopted() },
+    {
+      refused: (rows, why) => callLog?.spoolRefused(rows, why),
+      adopted: () => callLog?.adopted(),
+      torn: (lines, file) => logger.error({ lines, file }, 'call log spool: lines cut short by a crash are not rows; set aside'),
+    },
   );
   callLog = new CallLogWriter(pool, { batchSize: config.LOG_BATCH_SIZE, flushMs: config.LOG_FLUSH_MS, maxQueue: config.LOG_MAX_QUEUE, copy: true }, logger, metrics, spool, dbHealth);
   return {

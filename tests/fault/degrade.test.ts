@@ -141,7 +141,7 @@ describe('the spool', () => {
   /** A row as the writer spools it (json_populate_recordset's shape: column names). */
   const line = (id: string) => JSON.stringify({ endpoint: 'chat.completions', model: 'gpt-4o-mini', created_at: AT, request_id: id, tenant: 't_spooltest', method: 'POST', path: '/x', status_code: 200, stream: false, cache_status: 'bypass', cost_saved_usd: 0, usage_source: 'none', client_aborted: false });
 
-  it("replays what a crashed process left, once: rows already written are not doubled, a torn last line is skipped, and the folder goes", async () => {
+  it("replays what a crashed process left, once: rows already written are not doubled, a torn last line is set aside and reported, and the folder goes", async () => {
     const sub = join(root, 'replay');
     const written = [randomUUID(), randomUUID()];
     const lost = [randomUUID(), randomUUID(), randomUUID()];
@@ -152,15 +152,19 @@ describe('the spool', () => {
     // ...and the crashed process's folder: no owner file, every row of it on disk, the last one torn.
     const orphan = join(sub, 'otherhost-1-dead');
     mkdirSync(orphan, { recursive: true });
-    writeFileSync(join(orphan, 'seg-00000001.ndjson'), [...written, ...lost].map(line).join('\n') + '\n' + line(randomUUID()).slice(0, 40));
+    const tornLine = line(randomUUID()).slice(0, 40);
+    writeFileSync(join(orphan, 'seg-00000001.ndjson'), [...written, ...lost].map(line).join('\n') + '\n' + tornLine);
     const metrics = createMetrics();
-    const spool = new Spool({ root: sub, maxBytes: 10 * 1024 * 1024, fsyncMs: 1000 });
+    const torn: Array<[number, string]> = [];
+    const spool = new Spool({ root: sub, maxBytes: 10 * 1024 * 1024, fsyncMs: 1000 }, { torn: (n, file) => torn.push([n, file]) });
     const writer = new CallLogWriter(pool, { batchSize: 2, flushMs: 10, maxQueue: 100 }, undefined, metrics, spool);
     await writer.flush();
     expect(await count([...written, ...lost])).toBe(5);
     expect(await count(written)).toBe(2);
     await writer.close();
-    expect(readdirSync(sub)).toEqual([]);
+    expect(torn).toEqual([[1, join(sub, 'rejected.ndjson')]]);
+    expect(readFileSync(join(sub, 'rejected.ndjson'), 'utf8')).toBe(tornLine + '\n');
+    expect(readdirSync(sub)).toEqual(['rejected.ndjson']);
   });
 
   it('a spool at its smallest size (1 MiB) under steady traffic rotates and deletes what is written: nothing refused', async () => {

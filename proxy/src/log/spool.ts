@@ -77,6 +77,8 @@ export interface SpoolEvents {
   refused?(rows: number, why: string): void;
   /** Segments of a crashed process were adopted after start (they wait to be replayed). */
   adopted?(): void;
+  /** Lines of a segment that are not whole rows (a machine crash cut the write): set aside in `file`. */
+  torn?(lines: number, file: string): void;
 }
 
 export class Spool {
@@ -170,15 +172,19 @@ export class Spool {
       return [];
     }
     const rows: string[] = [];
+    const torn: string[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
         JSON.parse(line);
         rows.push(line);
       } catch {
-        // A line cut short by a crash: the rest of the file is still good.
+        // A line cut short by a machine crash: the rest of the file is still good. Kept for a person
+        // to look at, like a row the database refuses, not silently lost.
+        torn.push(line);
       }
     }
+    if (torn.length) this.events.torn?.(torn.length, this.reject(torn));
     return rows;
   }
 
