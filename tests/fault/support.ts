@@ -138,6 +138,8 @@ export interface Answer {
   retryAfter: string | undefined;
   cache: string | undefined;
   body: string;
+  /** When the request was sent, and when its answer had fully arrived. */
+  sentAt: number;
   at: number;
 }
 
@@ -159,6 +161,7 @@ export async function call(base: string, kind: Kind, runId: string): Promise<Ans
   } else if (kind === 'key') {
     headers['idempotency-key'] = `${runId}-${n}`;
   }
+  const sentAt = Date.now();
   try {
     const res = await request(base + path, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 20_000, bodyTimeout: 20_000 });
     const text = await res.body.text();
@@ -166,7 +169,7 @@ export async function call(base: string, kind: Kind, runId: string): Promise<Ans
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    return { kind, status: res.statusCode, requestId: h('x-tollgate-request-id'), retryAfter: h('retry-after'), cache: h('x-tollgate-cache'), body: text, at: Date.now() };
+    return { kind, status: res.statusCode, requestId: h('x-tollgate-request-id'), retryAfter: h('retry-after'), cache: h('x-tollgate-cache'), body: text, sentAt, at: Date.now() };
   } catch {
     return undefined;
   }

@@ -2,6 +2,11 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { fromCompletionUsage, fromResponseUsage } from '../usage/extract.js';
 import type { Usage } from '../usage/types.js';
 
+/** A chunk whose only usage is the `null` the include_usage option adds to every chunk but the last. */
+const USAGE_NULL = /"usage"\s*:\s*null\s*[,}]/;
+/** Most text-only chunk bytes held unparsed before their text is folded in. */
+const MAX_UNPARSED_BYTES = 1024 * 1024;
+
 /**
  * Watches a copy of an SSE response (chat completions or Responses API) and remembers what the
  * call log needs: usage, the generated text (to estimate usage when a stream is cut short), the
@@ -10,13 +15,34 @@ import type { Usage } from '../usage/types.js';
 export class SseObserver {
   usage: Usage | undefined;
   model: string | undefined;
-  text = '';
   finished = false;
   errored = false;
+  private collected = '';
+  /**
+   * Chat chunks that only carry generated text, not yet parsed: the text is needed only when the
+   * stream ends without usage (to estimate it), which with the usage the proxy asks for is rare.
+   * Parsing every chunk was the larger part of what the proxy spends per event.
+   */
+  private unparsed: string[] = [];
+  private unparsedBytes = 0;
   private readonly parser = createParser({ onEvent: (e) => this.onEvent(e) });
 
   feed(chunk: string): void {
     this.parser.feed(chunk);
+  }
+
+  /** The generated text seen so far. */
+  get text(): string {
+    for (const data of this.unparsed) {
+      try {
+        this.collectText(JSON.parse(data) as Record<string, unknown>);
+      } catch {
+        // Not JSON: carries no text.
+      }
+    }
+    this.unparsed = [];
+    this.unparsedBytes = 0;
+    return this.collected;
   }
 
   private onEvent(e: EventSourceMessage): void {
@@ -24,6 +50,14 @@ export class SseObserver {
       this.finished = true;
       return;
     }
+    if (this.onlyText(e)) {
+      this.unparsed.push(e.data);
+      // A long stream's text is folded as it goes rather than holding every chunk.
+      if ((this.unparsedBytes += e.data.length) > MAX_UNPARSED_BYTES) void this.text;
+      return;
+    }
+    // Text in the order it came: what waits unparsed goes before this event's.
+    if (this.unparsed.length) void this.text;
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(e.data) as Record<string, unknown>;
@@ -46,23 +80,39 @@ export class SseObserver {
       return;
     }
     if (type === 'transcript.text.delta' && typeof json['delta'] === 'string') {
-      this.text += json['delta'];
+      this.collected += json['delta'];
       return;
     }
     if (typeof json['model'] === 'string') this.model = json['model'];
     const usage = fromCompletionUsage(json['usage']);
     if (usage) this.usage = usage;
+    this.collectText(json);
+  }
+
+  /**
+   * Whether an event can hold nothing but generated text: a chat or completions chunk after the
+   * model is known, with no usage object, no `type` (Responses, speech, transcription, tool calls)
+   * and no error. Keys are looked for as `"name"` with its quotes: inside a JSON string a quote
+   * is escaped, so generated text cannot fake them.
+   */
+  private onlyText(e: EventSourceMessage): boolean {
+    const d = e.data;
+    if (this.model === undefined || e.event === 'error' || d.includes('"type"') || d.includes('"error"')) return false;
+    return !d.includes('"usage"') || USAGE_NULL.test(d);
+  }
+
+  private collectText(json: Record<string, unknown>): void {
     const choices = Array.isArray(json['choices']) ? (json['choices'] as Array<Record<string, unknown>>) : [];
     for (const choice of choices) {
       const delta = choice['delta'] as Record<string, unknown> | undefined;
-      if (delta && typeof delta['content'] === 'string') this.text += delta['content'];
+      if (delta && typeof delta['content'] === 'string') this.collected += delta['content'];
       const text = choice['text'];
-      if (typeof text === 'string') this.text += text;
+      if (typeof text === 'string') this.collected += text;
     }
   }
 
   private onResponsesEvent(type: string, json: Record<string, unknown>): void {
-    if (type === 'response.output_text.delta' && typeof json['delta'] === 'string') this.text += json['delta'];
+    if (type === 'response.output_text.delta' && typeof json['delta'] === 'string') this.collected += json['delta'];
     const response = json['response'] as Record<string, unknown> | undefined;
     if (response && typeof response['model'] === 'string') this.model = response['model'];
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
