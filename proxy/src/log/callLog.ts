@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
@@ -374,6 +376,16 @@ export class CallLogWriter {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
+      // The data, its header and CopyDone go out in one write once the server is ready for them,
+      // not three: on a busy machine every write wakes the backend, which can take the CPU from
+      // the proxy's thread in the middle of it.
+      const connection = (client as unknown as { connection?: EventEmitter & { stream?: Writable } }).connection;
+      connection?.prependOnceListener('copyInResponse', () => {
+        const socket = connection.stream;
+        if (!socket) return;
+        socket.cork();
+        process.nextTick(() => socket.uncork());
+      });
       const rows = await new Promise<number>((resolve, reject) => {
         const stream = client.query(copyFrom(COPY_SQL));
         stream.on('finish', () => resolve(stream.rowCount));
