@@ -48,6 +48,13 @@ describe('SseObserver', () => {
     expect(o.text).toBe('xy');
   });
 
+  it("takes the model from the chunks when the first one names none (Azure's prompt filter chunk)", () => {
+    const filter = { id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0 }] };
+    const o = observe(event(filter), event(chunk('a')), event(chunk('b')), event('[DONE]'));
+    expect(o.model).toBe('gpt-4o-mini-2024-07-18');
+    expect(o.text).toBe('ab');
+  });
+
   it('folds the text of a long stream as it goes, and keeps all of it', () => {
     const piece = 'x'.repeat(1000);
     const events = Array.from({ length: 3000 }, () => event(chunk(piece)));

@@ -83,7 +83,8 @@ export class SseObserver {
       this.collected += json['delta'];
       return;
     }
-    if (typeof json['model'] === 'string') this.model = json['model'];
+    // Azure's first chunk (prompt filter results) names no model: an empty string is none.
+    if (typeof json['model'] === 'string' && json['model']) this.model = json['model'];
     const usage = fromCompletionUsage(json['usage']);
     if (usage) this.usage = usage;
     this.collectText(json);
@@ -97,7 +98,7 @@ export class SseObserver {
    */
   private onlyText(e: EventSourceMessage): boolean {
     const d = e.data;
-    if (this.model === undefined || e.event === 'error' || d.includes('"type"') || d.includes('"error"')) return false;
+    if (!this.model || e.event === 'error' || d.includes('"type"') || d.includes('"error"')) return false;
     return !d.includes('"usage"') || USAGE_NULL.test(d);
   }
 
