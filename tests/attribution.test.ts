@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import OpenAI from 'openai';
 import { loadTenantNames } from '../proxy/src/tenants/load.js';
 import { loggedRows, startStack, type Stack } from './support/stack.js';
@@ -54,6 +55,36 @@ describe('call attribution', () => {
     const b = await rowOf(big.headers.get('x-tollgate-request-id'));
     expect((b.app_user as string).length).toBe(200);
     expect((b.tags as string[]).length).toBe(20);
+  });
+});
+
+describe('attribution headers as sent on the wire', () => {
+  /** A raw HTTP request (node:http sends a string header as Latin-1 bytes, arrays as repeated lines). */
+  function post(headers: Record<string, string | string[]>): Promise<string> {
+    const url = new URL(`${stack.proxyUrl}/chat/completions`);
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-attribution-tenant', ...headers } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers['x-tollgate-request-id'] as string));
+      });
+      req.on('error', reject);
+      // A Buffer: with a string body Node writes the head in the body's encoding (UTF-8), not Latin-1.
+      req.end(Buffer.from(JSON.stringify(ask)));
+    });
+  }
+  const utf8OnTheWire = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+  it('reads UTF-8 header values as UTF-8 (Node decodes header bytes as Latin-1), and Latin-1 ones as sent', async () => {
+    const a = await rowOf(await post({ 'x-tollgate-user': utf8OnTheWire('用户名 café'), 'x-tollgate-tags': utf8OnTheWire('équipe:données,🚀') }));
+    expect([a.app_user, a.tags]).toEqual(['用户名 café', ['équipe:données', '🚀']]);
+    // A lone byte 0xE9 is no UTF-8: it stays the Latin-1 é it was sent as.
+    const b = await rowOf(await post({ 'x-tollgate-user': 'caf\u00e9' }));
+    expect(b.app_user).toBe('café');
+  });
+
+  it('takes the first of repeated X-Tollgate-User headers; repeated X-Tollgate-Tags add up', async () => {
+    const row = await rowOf(await post({ 'x-tollgate-user': ['first', 'second'], 'x-tollgate-tags': ['a,b', 'c'] }));
+    expect([row.app_user, row.tags]).toEqual(['first', ['a', 'b', 'c']]);
   });
 });
 

@@ -34,6 +34,9 @@ const variants: Array<Partial<CallLogRow>> = [
   { costUsd: null, tokensPrompt: null, tokensCompletion: null, latencyMs: null, upstreamMs: null, upstreamRequestId: null, usageSource: 'none' },
   { costUsd: 1.2345678901, costSavedUsd: 0.5, cacheStatus: 'hit', stream: true, clientAborted: true, statusCode: 499, ttfbMs: 3 },
   { costUsd: 7.2e-7, model: 'emoji 🚀 model' },
+  // Lone UTF-16 surrogates (a body's "user":"a\ud800b"): JSON.stringify escapes them and Postgres's
+  // json refuses the escape; both paths must store U+FFFD instead.
+  { appUser: 'a\ud800b', tags: ['x\udc00y', 'ok'], model: 'm\ud83d' },
 ];
 
 const COMPARED = `endpoint, model, tokens_prompt, tokens_completion, cost_usd::text, created_at, upstream_request_id, tenant, method,
@@ -66,6 +69,7 @@ describe('call-log COPY', () => {
     expect(a).toEqual(await rowsOf(inserted));
     expect(a[2]).toMatchObject({ app_user: 'älice "quoted" \\ back', tags: variants[2]!.tags });
     expect(a[1]).toMatchObject({ model: 'ft:gpt-4o-mini:org\\name:\tx\n', error_type: '\\N' });
+    expect(a[7]).toMatchObject({ app_user: 'a\ufffdb', tags: ['x\ufffdy', 'ok'], model: 'm\ufffd' });
   });
 
   it('a batch already partly in the table (its commit reply lost) goes in again without doubling a row', async () => {

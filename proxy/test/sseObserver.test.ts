@@ -37,7 +37,8 @@ describe('SseObserver', () => {
     const tool = { ...chunk(undefined), choices: [{ index: 0, delta: { content: ' [tool] ', tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'f', arguments: '' } }] } }] };
     const o = observe(event(chunk('a')), event(chunk('b')), event(tool), event(chunk('c')), event('[DONE]'));
     expect(o.usage).toBeUndefined();
-    expect(o.text).toBe('ab [tool] c');
+    // The tool call's name and arguments are generated text too.
+    expect(o.text).toBe('ab [tool] fc');
   });
 
   it('reads usage written with spaces, and an error event in the middle of a stream', () => {

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
@@ -226,6 +227,31 @@ describe('the spool', () => {
     while ((await count(lost)) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(await count(lost)).toBe(2);
     await writer.close();
+  });
+
+  it("a folder whose owner was killed but not yet reaped (a zombie) is adopted at start, not a minute later", async () => {
+    const sub = join(root, 'zombie');
+    // `sleep 0` ends at once, but its parent execs into `sleep 5` and never reaps it: a zombie for 5 s.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number((await new Promise<Buffer>((r) => parent.stdout!.once('data', r))).toString().trim());
+      const stat = () => readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const until = Date.now() + 2000;
+      while (!/\) Z /.test(stat()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(stat()).toMatch(/\) Z /);
+      const lost = [randomUUID(), randomUUID()];
+      const orphan = join(sub, `${hostname()}-${pid}-zombie`);
+      mkdirSync(orphan, { recursive: true });
+      writeFileSync(join(orphan, 'owner'), JSON.stringify({ host: hostname(), pid }));
+      writeFileSync(join(orphan, 'seg-00000001.ndjson'), lost.map(line).join('\n') + '\n');
+      const spool = new Spool({ root: sub, maxBytes: 10 * 1024 * 1024, fsyncMs: 1000 });
+      const writer = new CallLogWriter(pool, { batchSize: 10, flushMs: 60_000, maxQueue: 100 }, undefined, createMetrics(), spool);
+      await writer.flush();
+      expect(await count(lost)).toBe(2);
+      await writer.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('keeps rows past LOG_MAX_QUEUE on disk and writes them from there; refuses past SPOOL_MAX_BYTES and counts it', async () => {

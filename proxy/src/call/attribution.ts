@@ -16,16 +16,27 @@ function clean(value: string, max: number): string | undefined {
   return v === '' ? undefined : v;
 }
 
-/** X-Tollgate-User; a repeated header counts once (the first). */
+/**
+ * A header value as text: Node reads header bytes as Latin-1, so UTF-8 sent by a client (`用户`,
+ * `café`) arrives as mojibake. Bytes that are valid UTF-8 are read as such; others stay Latin-1.
+ */
+function headerText(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\u0000-\u007f]/.test(v)) return v;
+  const utf8 = Buffer.from(v, 'latin1').toString('utf8');
+  return utf8.includes('\ufffd') ? v : utf8;
+}
+
+/** X-Tollgate-User; a repeated header counts once (the first: pass req.headersDistinct's values). */
 export function headerUser(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
-  return v === undefined ? undefined : clean(v, MAX_USER);
+  return v === undefined ? undefined : clean(headerText(v), MAX_USER);
 }
 
 /** X-Tollgate-Tags: comma-separated; repeated headers add up. Sorted and unique, so equal sets compare equal. */
 export function headerTags(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const parts = (Array.isArray(value) ? value.join(',') : value).split(',');
+  const parts = headerText(Array.isArray(value) ? value.join(',') : value).split(',');
   return tagSet(parts);
 }
 

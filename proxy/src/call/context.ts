@@ -59,7 +59,8 @@ export function openCall(req: IncomingMessage, res: ServerResponse | undefined, 
     json: undefined,
     startedAt: performance.now(),
     clientAborted: false,
-    appUser: headerUser(req.headers['x-tollgate-user']),
+    // headersDistinct: Node joins a repeated header's values with ", ", which would read as one user.
+    appUser: headerUser(req.headers['x-tollgate-user'] === undefined ? undefined : req.headersDistinct['x-tollgate-user']),
     tags: headerTags(req.headers['x-tollgate-tags']),
     lastByte: res ? new LastByteHold(res) : undefined,
   };

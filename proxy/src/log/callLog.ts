@@ -118,6 +118,15 @@ export function copyLine(r: CallLogRow): string {
   return line + '\n';
 }
 
+/**
+ * A string without lone UTF-16 surrogates (each becomes U+FFFD). JSON.stringify writes one as a
+ * `\\ud800` escape, which Postgres's json refuses: the row would be set aside on replay. COPY gets
+ * the same U+FFFD from the UTF-8 encoding, so both paths store the same text.
+ */
+function wellFormed<T extends string | null>(s: T): T {
+  return s === null || s.isWellFormed() ? s : (s.toWellFormed() as T);
+}
+
 let memoMs = NaN;
 let memoIso = '';
 /**
@@ -141,17 +150,17 @@ function isoOf(d: Date): string | null {
  */
 export function rowJson(r: CallLogRow): string {
   return JSON.stringify({
-    endpoint: r.endpoint,
-    model: r.model,
+    endpoint: wellFormed(r.endpoint),
+    model: wellFormed(r.model),
     tokens_prompt: r.tokensPrompt,
     tokens_completion: r.tokensCompletion,
     cost_usd: r.costUsd,
     created_at: isoOf(r.createdAt),
     request_id: r.requestId,
-    upstream_request_id: r.upstreamRequestId,
+    upstream_request_id: wellFormed(r.upstreamRequestId),
     tenant: r.tenant,
     method: r.method,
-    path: r.path,
+    path: wellFormed(r.path),
     status_code: r.statusCode,
     stream: r.stream,
     cache_status: r.cacheStatus,
@@ -164,8 +173,8 @@ export function rowJson(r: CallLogRow): string {
     usage_source: r.usageSource,
     client_aborted: r.clientAborted,
     error_type: r.errorType,
-    app_user: r.appUser ?? null,
-    tags: r.tags ?? null,
+    app_user: wellFormed(r.appUser ?? null),
+    tags: r.tags?.map(wellFormed) ?? null,
   });
 }
 

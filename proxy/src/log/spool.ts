@@ -387,9 +387,16 @@ function isOrphan(dir: string): boolean {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A process killed with -9 stays a zombie until its parent reaps it (a shell that started it in
+  // the background, a container's PID 1 without an init): it answers signal 0 but is gone.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (err) {
+    // Reaped meanwhile (gone), or no /proc to ask (not Linux): then signal 0 has the last word.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 

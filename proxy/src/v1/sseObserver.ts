@@ -107,6 +107,13 @@ export class SseObserver {
     for (const choice of choices) {
       const delta = choice['delta'] as Record<string, unknown> | undefined;
       if (delta && typeof delta['content'] === 'string') this.collected += delta['content'];
+      if (delta && typeof delta['refusal'] === 'string') this.collected += delta['refusal'];
+      // Tool calls are generated tokens too: their names and arguments count in an estimate.
+      const calls = Array.isArray(delta?.['tool_calls']) ? (delta!['tool_calls'] as Array<{ function?: { name?: unknown; arguments?: unknown } }>) : [];
+      for (const call of calls) {
+        if (typeof call?.function?.name === 'string') this.collected += call.function.name;
+        if (typeof call?.function?.arguments === 'string') this.collected += call.function.arguments;
+      }
       const text = choice['text'];
       if (typeof text === 'string') this.collected += text;
     }
