@@ -222,16 +222,21 @@ describe('Idempotency-Key: bounded wait and failures', () => {
 
   it('callers waiting on one key share a rate-limited attempt (retry-after included) instead of each retrying', async () => {
     let calls = 0;
+    // The attempt fails only once all 20 callers reached the proxy, and a moment later (they are
+    // then waiting on it): one that arrives after the failure is a retry, and runs again (as it
+    // should). A fixed delay flaked on a machine busy with other jobs.
+    let arrived = 0;
+    let allIn!: () => void;
+    const everyoneIn = new Promise<void>((resolve) => (allIn = resolve));
     const limited = await startLocalUpstream((_req, res) => {
       calls++;
-      // Long enough for all 20 callers to be waiting on this attempt on a busy machine: one that
-      // arrives after the failure is a retry, and runs again (as it should).
-      setTimeout(() => {
+      void everyoneIn.then(() => setTimeout(() => {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
         res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-      }, 1000);
+      }, 500));
     });
     const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: limited.url });
+    stack.server.on('request', () => ++arrived === 20 && allIn());
     try {
       const base = stack.proxyUrl.replace(/\/v1$/, '');
       const headers = { 'idempotency-key': randomUUID() };
