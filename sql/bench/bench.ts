@@ -1,5 +1,7 @@
 /**
- * `npm run bench:sql [-- --rows 1000000] [--keep] [--reuse] [--db name] [--queries a,b]`: the call log at scale.
+ * `npm run bench:sql [-- --rows 1000000] [--keep] [--reuse] [--db name] [--queries a,b] [--density 100000000
+ * [--dense-days 7]] [--explain a,b] [--insert-rounds K] [--migrations-upto 024] [--queries-dir dir]`:
+ * the call log at scale (the options after --queries are described where they are read).
  * Creates the database tollgate_bench next to BENCH_DATABASE_URL's (default
  * postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads N calls (10 M by default) over
  * 90 days with one set-based INSERT ... SELECT generate_series (8 endpoints, 14 models tied to
@@ -8,13 +10,19 @@
  *     ranges ending now (all variables on All, then one rare tenant, model, endpoint, app user or tag
  *     selected, for the queries that filter by it), best of 3;
  *   - opens the Overview: all its queries at once on separate connections, best of 3;
- *   - measures call-log inserts the way the proxy writes them (json_populate_recordset batches of
- *     500, ON CONFLICT DO NOTHING, one connection) on top of the N rows;
+ *   - measures call-log inserts on top of the N rows, batches of 500 on one connection, three
+ *     quarters of the rows with an app user and tags: the issue's batch INSERT (json_populate_recordset,
+ *     ON CONFLICT DO NOTHING; the proxy's spool replays) and the proxy's COPY of fresh rows;
  *   - prints the table and the sizes. The database is dropped at the end unless --keep.
  */
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { migrate } from '../../proxy/src/db/migrate.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import { MIGRATIONS_DIR, migrate } from '../../proxy/src/db/migrate.js';
+import { COPY_SQL, INSERT_SQL, copyLine, rowJson, type CallLogRow } from '../../proxy/src/log/callLog.js';
 import { ensurePartitionIndexes, foldCallLog } from '../../proxy/src/log/partitions.js';
 import { expandQuery, type Variable } from '../grafana-macros.js';
 import { queryNames, readQuery } from '../queries.js';
@@ -30,6 +38,31 @@ const REUSE = args.includes('--reuse');
 const DB = flag('db') ?? 'tollgate_bench';
 /** --queries a,b: only these sql/queries files (default: all). */
 const ONLY = flag('queries')?.split(',');
+/**
+ * --density N [--dense-days D]: also load the most recent D days (7 by default) at the density of an
+ * N-row log over 90 days, on top of the ROWS spread over 90 days: the extra rows are
+ * (N - ROWS) / 90 a day. With N = 100,000,000 that is 1.1 M rows a day over the last week (about 7 M
+ * rows more): the 24 h and 7 d panels and every query that reads raw rows (call lists, partial
+ * hours, alert windows) run at the density of a 100 M-row log, in a fraction of its load time.
+ * Loaded once: a --reuse run with the flag adds them to a database that has none yet.
+ */
+const DENSITY = flag('density') ? Number(flag('density')) : undefined;
+const DENSE_DAYS = Number(flag('dense-days') ?? 7);
+/** --explain a,b: EXPLAIN (ANALYZE, BUFFERS) of these queries, all on All, at 24 h and 90 d. */
+const EXPLAIN = flag('explain')?.split(',');
+/**
+ * --migrations-upto NNN: apply only the migrations named before NNN (e.g. 024), to measure a schema
+ * before a change next to one after it. --queries-dir DIR: read the queries from DIR instead of
+ * sql/queries (the files of another version).
+ */
+const UPTO = flag('migrations-upto');
+const QUERIES_DIR = flag('queries-dir');
+const names0 = (): string[] => (QUERIES_DIR
+  ? readdirSync(QUERIES_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4)).sort()
+  : queryNames());
+const query = (name: string): string => (QUERIES_DIR ? readFileSync(join(QUERIES_DIR, `${name}.sql`), 'utf8') : readQuery(name));
+/** --insert-rounds K: measure the inserts K times (each 40 batches of 500 after 4 of warm-up). */
+const INSERT_ROUNDS = Number(flag('insert-rounds') ?? 1);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The Overview page's queries (plugin/src/pages/overview.ts). */
 export const OVERVIEW = [
@@ -38,12 +71,11 @@ export const OVERVIEW = [
 ];
 const RANGES: Array<[string, number]> = [['24h', 1], ['7d', 7], ['30d', 30], ['90d', 90]];
 
-async function load(pool: pg.Pool): Promise<void> {
-  const t0 = Date.now();
-  const c = await pool.connect();
-  try {
-    // The day partitions a proxy running for 90 days would have created ahead.
-    await c.query('SELECT tollgate_call_log_create_partition(now() - make_interval(days => d)) FROM generate_series(0, 91) AS d');
+/**
+ * Calls i = first..last, spread evenly over the `days` days before now (call `first` newest).
+ */
+async function loadCalls(c: pg.PoolClient, first: number, last: number, days: number): Promise<void> {
+  const n = last - first + 1;
     // Endpoints and the models each serves; tenants skewed (tenant k gets ~1/(k+1) of the traffic).
     // Attribution, failures and latencies as a proxy sees them: three quarters of the calls carry an
     // app user (two per endpoint in each tenant, a service and its batch job) whose tags go with it
@@ -61,7 +93,7 @@ async function load(pool: pg.Pool): Promise<void> {
                   ELSE e.models[1 + (i / 7) % array_length(e.models, 1)] END,
              100 + i % 900, 10 + i % 400,
              CASE WHEN i % 97 = 0 THEN NULL ELSE ((i % 1000) * 0.0000123)::numeric(18,10) END,
-             now() - (i::float8 / ${ROWS}) * interval '90 days',
+             now() - ((i - ${first})::float8 / ${n}) * interval '${days} days',
              'bench-' || i, 't_' || lpad(floor(50 * power(random(), 2))::int::text, 2, '0'), f.status_code, i % 3 = 0,
              s.status, CASE WHEN s.status IN ('hit','idempotent_replay','coalesced') THEN (i % 1000) * 0.0000123 ELSE 0 END,
              l.latency, CASE WHEN i % 3 = 0 THEN least(l.latency, l.ttfb) END,
@@ -71,7 +103,7 @@ async function load(pool: pg.Pool): Promise<void> {
                   ELSE replace(e.endpoint, '.', '-') || CASE WHEN a.batch THEN '-batch' ELSE '' END END,
              CASE WHEN i % 2000 = 4 THEN ARRAY['exp:canary'] WHEN a.r < 0.25 THEN NULL
                   WHEN a.batch THEN ARRAY['job:batch', 'team:' || e.team] ELSE ARRAY['team:' || e.team] END
-      FROM generate_series(1, ${ROWS}) AS i
+      FROM generate_series(${first}, ${last}) AS i
       CROSS JOIN LATERAL (SELECT (ARRAY['chat.completions','chat.stream','personas.generate','embeddings','responses',
                                         'images.generations','audio.transcriptions','moderations'])[1 + i % 8] AS endpoint,
         (ARRAY['search','search','growth','search','assistant','creative','voice','trust'])[1 + i % 8] AS team,
@@ -90,6 +122,15 @@ async function load(pool: pg.Pool): Promise<void> {
                                  round(300 * exp(0.6 * z2))::int AS ttfb, round(2 + 4 * exp(0.7 * z2))::int AS overhead
                             FROM (SELECT sqrt(-2 * ln(1 - random() + 0 * i)) * cos(2 * pi() * random()) AS z1,
                                          sqrt(-2 * ln(1 - random() + 0 * i)) * sin(2 * pi() * random()) AS z2) g) l`);
+}
+
+async function load(pool: pg.Pool): Promise<void> {
+  const t0 = Date.now();
+  const c = await pool.connect();
+  try {
+    // The day partitions a proxy running for 90 days would have created ahead.
+    await c.query('SELECT tollgate_call_log_create_partition(now() - make_interval(days => d)) FROM generate_series(0, 91) AS d');
+    await loadCalls(c, 1, ROWS, 90);
   } catch (err) {
     c.release();
     throw err;
@@ -114,6 +155,32 @@ async function load(pool: pg.Pool): Promise<void> {
   c.release();
   const t1 = Date.now();
   console.log(`loaded ${ROWS} calls in ${((t1 - t0) / 1000).toFixed(1)} s`);
+  const folded = await foldCallLog(pool, 1_000_000);
+  const t2 = Date.now();
+  console.log(`folded ${folded} pending deltas in ${((t2 - t1) / 1000).toFixed(1)} s`);
+  await pool.query('VACUUM ANALYZE');
+  console.log(`vacuum analyze ${((Date.now() - t2) / 1000).toFixed(1)} s`);
+}
+
+/** --density: the extra rows of the last DENSE_DAYS days (request ids bench-<i>, i after ROWS). */
+async function loadDense(pool: pg.Pool, density: number): Promise<void> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM openai_call_log WHERE request_id = 'bench-' || $1::text AND created_at > now() - interval '${DENSE_DAYS + 1} days'`,
+    [ROWS + 1],
+  );
+  if (Number(rows[0]?.n) > 0) return;
+  const extra = Math.round(((density - ROWS) / 90) * DENSE_DAYS);
+  const t0 = Date.now();
+  const c = await pool.connect();
+  try {
+    await c.query('SET TIME ZONE UTC');
+    await c.query('SELECT tollgate_call_log_create_partition(now() - make_interval(days => d)) FROM generate_series(0, 8) AS d');
+    await loadCalls(c, ROWS + 1, ROWS + extra, DENSE_DAYS);
+  } finally {
+    c.release();
+  }
+  const t1 = Date.now();
+  console.log(`loaded ${extra} more calls over the last ${DENSE_DAYS} days (the density of ${density} calls over 90 days) in ${((t1 - t0) / 1000).toFixed(1)} s`);
   const folded = await foldCallLog(pool, 1_000_000);
   const t2 = Date.now();
   console.log(`folded ${folded} pending deltas in ${((t2 - t1) / 1000).toFixed(1)} s`);
@@ -155,21 +222,48 @@ async function timed(pool: pg.Pool, sql: string): Promise<number> {
   return best;
 }
 
-async function inserts(pool: pg.Pool, batches: number): Promise<number> {
-  const cols = ['endpoint', 'model', 'tokens_prompt', 'tokens_completion', 'cost_usd', 'created_at', 'request_id', 'tenant',
-    'method', 'path', 'status_code', 'stream', 'cache_status', 'cost_saved_usd', 'latency_ms', 'ttfb_ms', 'upstream_ms', 'usage_source', 'client_aborted'];
-  const sql = `INSERT INTO openai_call_log (${cols.join(', ')}) SELECT ${cols.join(', ')}
-    FROM json_populate_recordset(NULL::openai_call_log, $1::json) ON CONFLICT DO NOTHING`;
-  const batch = (): string => JSON.stringify(Array.from({ length: 500 }, (_, i) => ({
-    endpoint: 'chat.completions', model: 'gpt-4o-mini', tokens_prompt: 300 + i, tokens_completion: 90, cost_usd: 0.000123,
-    created_at: new Date(), request_id: `insert-bench-${randomUUID()}`, tenant: `t_${String(i % 50).padStart(2, '0')}`, method: 'POST',
-    path: '/v1/chat/completions', status_code: 200, stream: false, cache_status: i % 3 ? 'miss' : 'hit', cost_saved_usd: 0,
-    latency_ms: 420, ttfb_ms: 120, upstream_ms: 400, usage_source: 'reported', client_aborted: false,
-  })));
-  const payloads = Array.from({ length: batches }, batch);
-  const t = performance.now();
-  for (const p of payloads) await pool.query(sql, [p]);
-  return (batches * 500) / ((performance.now() - t) / 1000);
+/** Rows as the proxy writes them: three quarters attributed like the loaded calls (their indexes and rollups cost what they cost). */
+function insertRows(n: number): CallLogRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    endpoint: 'chat.completions', model: 'gpt-4o-mini', tokensPrompt: 300 + i, tokensCompletion: 90, costUsd: 0.000123,
+    createdAt: new Date(), requestId: `insert-bench-${randomUUID()}`, upstreamRequestId: null, tenant: `t_${String(i % 50).padStart(2, '0')}`,
+    method: 'POST', path: '/v1/chat/completions', statusCode: 200, stream: false, cacheStatus: i % 3 ? 'miss' : 'hit',
+    tokensCached: null, tokensReasoning: null, costSavedUsd: 0, latencyMs: 420, ttfbMs: 120, upstreamMs: 400,
+    usageSource: 'reported', clientAborted: false, errorType: null,
+    appUser: i % 4 === 0 ? null : i % 4 === 3 ? 'chat-completions-batch' : 'chat-completions',
+    tags: i % 4 === 0 ? null : i % 4 === 3 ? ['job:batch', 'team:search'] : ['team:search'],
+  }));
+}
+
+/**
+ * Call-log inserts in batches of 500 on one connection, rows/s: 'json' is the issue's measure (the
+ * batch INSERT ... SELECT FROM json_populate_recordset ... ON CONFLICT DO NOTHING, what the proxy
+ * sends for spool replays); 'copy' is what the proxy sends for fresh rows (COPY FROM STDIN, the
+ * lines of proxy/src/log/callLog.ts's copyLine).
+ */
+async function inserts(pool: pg.Pool, batches: number, how: 'json' | 'copy'): Promise<number> {
+  const payloads = Array.from({ length: batches }, () => insertRows(500));
+  const lines = payloads.map((rows) => rows.map(copyLine).join(''));
+  const jsons = payloads.map((rows) => `[${rows.map(rowJson).join(',')}]`);
+  const c = await pool.connect();
+  try {
+    const t = performance.now();
+    for (let b = 0; b < batches; b++) {
+      if (how === 'json') {
+        await c.query(INSERT_SQL, [jsons[b]]);
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          const stream = c.query(copyFrom(COPY_SQL));
+          stream.on('finish', resolve);
+          stream.on('error', reject);
+          stream.end(lines[b]);
+        });
+      }
+    }
+    return (batches * 500) / ((performance.now() - t) / 1000);
+  } finally {
+    c.release();
+  }
 }
 
 async function main(): Promise<void> {
@@ -185,7 +279,17 @@ async function main(): Promise<void> {
   let applied: string[];
   let jit: string | null | undefined;
   try {
-    ({ applied } = await migrate(setup));
+    if (UPTO) {
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-mig-'));
+      for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql') && f < UPTO)) copyFileSync(join(MIGRATIONS_DIR, f), join(dir, f));
+      try {
+        ({ applied } = await migrate(setup, dir));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } else {
+      ({ applied } = await migrate(setup));
+    }
     // The Grafana role's jit setting (migration 021), for every connection below: the bench connects
     // as the owner, whose sessions would JIT-compile what Grafana's never do.
     jit = (await setup.query<{ jit: string | null }>(
@@ -199,8 +303,10 @@ async function main(): Promise<void> {
   try {
     await pool.query('SET TIME ZONE UTC');
     if (!REUSE) await load(pool);
-    // What the proxy's partition maintenance does for partitions created before migration 021.
-    const built = await ensurePartitionIndexes(pool);
+    if (DENSITY) await loadDense(pool, DENSITY);
+    // What the proxy's partition maintenance does for partitions created before migrations 021 and
+    // 024 (not for an older schema measured with --migrations-upto: its proxy had fewer indexes).
+    const built = UPTO ? [] : await ensurePartitionIndexes(pool);
     if (built.length) console.log(`built ${built.length} tenant indexes on existing partitions`);
     if (REUSE && applied.length) {
       const t = Date.now();
@@ -208,24 +314,32 @@ async function main(): Promise<void> {
       console.log(`migrated ${applied.join(', ')}; vacuum analyze ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     const now = new Date();
-    const names = queryNames().filter((n) => !ONLY || ONLY.includes(n));
+    const names = names0().filter((n) => !ONLY || ONLY.includes(n));
     console.log(`\n| query (ms, best of 3) | ${RANGES.map(([r]) => r).join(' | ')} |\n|---|${RANGES.map(() => '---').join('|')}|`);
     for (const [label, variable, value] of SCENARIOS) {
       const vars = await variables(pool, variable, value);
       // A scenario only for the queries its filter reaches.
-      for (const name of names.filter((n) => !variable || readQuery(n).includes(`$${variable}`))) {
+      for (const name of names.filter((n) => !variable || query(n).includes(`$${variable}`))) {
         const cells = [`${name}${label}`];
         for (const [, days] of RANGES) {
           const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
-          cells.push((await timed(pool, expandQuery(readQuery(name), { range, variables: vars }))).toFixed(1));
+          cells.push((await timed(pool, expandQuery(query(name), { range, variables: vars }))).toFixed(1));
         }
         console.log(`| ${cells.join(' | ')} |`);
       }
     }
     const vars = await variables(pool);
+    for (const name of EXPLAIN ?? []) {
+      for (const days of [1, 90]) {
+        const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
+        const sql = expandQuery(query(name), { range, variables: vars });
+        const plan = (await pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']);
+        console.log(`\nEXPLAIN (ANALYZE, BUFFERS) ${name}, ${days === 1 ? '24h' : '90d'}, all on All:\n${plan.join('\n')}`);
+      }
+    }
     for (const [label, days] of RANGES) {
       const range = { from: new Date(now.getTime() - days * 86_400_000), to: now };
-      const sqls = OVERVIEW.map((n) => expandQuery(readQuery(n), { range, variables: vars }));
+      const sqls = OVERVIEW.map((n) => expandQuery(query(n), { range, variables: vars }));
       let best = Infinity;
       for (let i = 0; i < 3; i++) {
         const t = performance.now();
@@ -234,9 +348,17 @@ async function main(): Promise<void> {
       }
       console.log(`Overview open, ${OVERVIEW.length} queries at once, ${label}: ${best.toFixed(0)} ms`);
     }
-    await inserts(pool, 4); // warm-up
-    const rate = await inserts(pool, 40);
-    console.log(`call-log inserts, json_populate_recordset batches of 500: ${Math.round(rate)} rows/s`);
+    for (const how of ['json', 'copy'] as const) {
+      const rates: number[] = [];
+      for (let r = 0; r < INSERT_ROUNDS; r++) {
+        await inserts(pool, 4, how); // warm-up
+        rates.push(await inserts(pool, 40, how));
+      }
+      const sorted = [...rates].sort((a, b) => a - b);
+      console.log(`call-log inserts, ${how === 'json' ? 'json_populate_recordset' : 'COPY'} batches of 500: ` +
+        `${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0)} rows/s` +
+        (rates.length > 1 ? ` (median of ${rates.length}: ${rates.map((x) => Math.round(x)).join(', ')})` : ''));
+    }
     // Taken out again: 22,000 calls in the current hour would weigh on the next --reuse run's
     // partial-hour reads, at 5 times the loaded rate.
     await pool.query(`DELETE FROM openai_call_log WHERE request_id LIKE 'insert-bench-%' AND created_at >= now() - interval '1 day'`);

@@ -1,11 +1,17 @@
 -- Tenants page: cost per UTC day of the ten biggest spenders in range, one series per tenant,
 -- named by Grafana's `metric` column (the tenant's name). The rest would be noise on a trend
--- chart; the table lists everyone. Exact: with no app user or tag selected, the per-tenant call-log
--- rollups answer (fewer rows); with one, the attribution rollups (call_log_attr_facts).
+-- chart; the table lists everyone. Exact: with nothing but tenants selected, the per-tenant rollups
+-- (call_log_tenant_facts, migration 024: one row per tenant and day); with an endpoint or model, the
+-- per-tenant call-log rollups; with an app user or tag, the attribution rollups (call_log_attr_facts).
 WITH f AS (
   SELECT bucket, tenant, calls, cost_e10
+  FROM call_log_tenant_facts($__timeFrom(), $__timeTo(), ARRAY[$tenant])
+  WHERE '__all' IN ($endpoint) AND '__all' IN ($model) AND '__all' IN ($app_user) AND '__all' IN ($tag)
+  UNION ALL
+  SELECT bucket, tenant, calls, cost_e10
   FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY['__each'])
-  WHERE '__all' IN ($app_user) AND '__all' IN ($tag) AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  WHERE NOT ('__all' IN ($endpoint) AND '__all' IN ($model)) AND '__all' IN ($app_user) AND '__all' IN ($tag)
+    AND ('__all' IN ($tenant) OR tenant IN ($tenant))
   UNION ALL
   SELECT bucket, tenant, calls, cost_e10
   FROM call_log_attr_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant], ARRAY[$app_user], ARRAY[$tag])

@@ -1,11 +1,17 @@
 -- Tenants page: what the caches and idempotency saved each tenant (cost_saved_usd of hits,
--- replays and coalesced calls), biggest first. Exact: with no app user or tag selected, the
--- per-tenant call-log rollups answer (fewer rows); with one, the attribution rollups.
+-- replays and coalesced calls), biggest first. Exact: with nothing but tenants selected, the
+-- per-tenant rollups (call_log_tenant_facts, one row per tenant and day); with an endpoint or model,
+-- the per-tenant call-log rollups; with an app user or tag, the attribution rollups.
 WITH f AS (
+  SELECT tenant, calls, saved_e10, saved_hit_e10, saved_idem_e10
+  FROM call_log_tenant_facts($__timeFrom(), $__timeTo(), ARRAY[$tenant])
+  WHERE '__all' IN ($endpoint) AND '__all' IN ($model) AND '__all' IN ($app_user) AND '__all' IN ($tag)
+  UNION ALL
   SELECT tenant, calls, saved_e10, COALESCE(saved_hit_e10, 0) AS saved_hit_e10,
          COALESCE(saved_replay_e10, 0) + COALESCE(saved_coal_e10, 0) AS saved_idem_e10
   FROM call_log_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY['__each'])
-  WHERE '__all' IN ($app_user) AND '__all' IN ($tag) AND ('__all' IN ($tenant) OR tenant IN ($tenant))
+  WHERE NOT ('__all' IN ($endpoint) AND '__all' IN ($model)) AND '__all' IN ($app_user) AND '__all' IN ($tag)
+    AND ('__all' IN ($tenant) OR tenant IN ($tenant))
   UNION ALL
   SELECT tenant, calls, saved_e10, saved_hit_e10, saved_idem_e10
   FROM call_log_attr_facts($__timeFrom(), $__timeTo(), ARRAY[$endpoint], ARRAY[$model], ARRAY[$tenant], ARRAY[$app_user], ARRAY[$tag])

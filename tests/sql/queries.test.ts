@@ -95,7 +95,7 @@ const ALL_VARS: Record<string, Variable> = {
 };
 
 const ROLLUP_TABLES = ['call_log_pending', 'call_log_hourly', 'call_log_daily', 'call_log_attr_hourly', 'call_log_attr_daily',
-  'call_log_attr_tenant_hourly', 'call_log_attr_tenant_daily',
+  'call_log_attr_tenant_hourly', 'call_log_attr_tenant_daily', 'call_log_tenant_hourly', 'call_log_tenant_daily',
   'call_log_latency_pending', 'call_log_latency_hourly', 'call_log_latency_daily', 'call_log_latency_tenant_daily',
   'cache_entries_pending', 'cache_entries_hourly',
   'cache_entries_daily'];
@@ -349,7 +349,9 @@ describe('sql/queries on real Postgres', () => {
         // `col IN ($v)`, or a constant column in the selection (persona entries are personas.generate's,
         // a drill-down's endpoint and model are fixed); call_log_facts takes the selection as ARRAY[$v].
         const guarded = [...text.matchAll(new RegExp(`\\('__all' IN \\(\\$${v}\\) OR (${v}|'[^']+') IN \\(\\$${v}\\)\\)`, 'g'))].length;
-        const only = text.split(`AND '__all' IN ($${v})`).length - 1 + text.split(`WHERE '__all' IN ($${v})`).length - 1;
+        // ... or a test of the all value alone, which picks the rollup a branch reads.
+        const only = text.split(`AND '__all' IN ($${v})`).length - 1 + text.split(`WHERE '__all' IN ($${v})`).length - 1
+          + text.split(`NOT ('__all' IN ($${v})`).length - 1;
         expect([name, v, uses]).toEqual([name, v, 2 * guarded + only]);
       }
       // Macros and variables stay out of comments: Grafana versions differ on stripping them first.
@@ -443,7 +445,7 @@ describe('the Grafana role (migrations 003 and 007)', () => {
   });
 });
 
-describe('rollups (migrations 011, 021): panels over the facts functions equal the raw rows', () => {
+describe('rollups (migrations 011, 021, 024): panels over the facts functions equal the raw rows', () => {
   // The sums every panel takes from call_log_facts, per UTC day and dimension, against the same sums
   // computed from the raw rows; costs as exact NUMERIC text, so a lost 1e-10 USD fails.
   const FACTS = `SELECT floor(extract(epoch FROM bucket) / 86400) AS day, endpoint, model,
@@ -485,6 +487,20 @@ describe('rollups (migrations 011, 021): panels over the facts functions equal t
       AND ('__all' = ANY ($5) OR tenant = ANY ($5)) AND ('__all' = ANY ($6) OR app_user = ANY ($6))
       AND ('__all' = ANY ($7) OR tags && $7)
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
+  // The per-tenant rollups (024), per UTC day and tenant; only a tenant selection reaches them.
+  const TENANT_FACTS = `SELECT floor(extract(epoch FROM bucket) / 86400) AS day, tenant,
+      SUM(calls) AS calls, SUM(calls_proxy) AS proxied, SUM(hits) AS hits,
+      (CASE WHEN SUM(cost_rows) <> 0 THEN SUM(cost_e10) * 1e-10 END)::numeric(30,10)::text AS cost,
+      (SUM(saved_e10) * 1e-10)::numeric(30,10)::text AS saved, (SUM(saved_hit_e10) * 1e-10)::numeric(30,10)::text AS saved_hit,
+      (SUM(saved_idem_e10) * 1e-10)::numeric(30,10)::text AS saved_idem
+    FROM call_log_tenant_facts($1, $2, $3) GROUP BY 1, 2 HAVING SUM(calls) <> 0 ORDER BY 1, 2`;
+  const TENANT_RAW = `SELECT floor(extract(epoch FROM created_at) / 86400) AS day, tenant,
+      COUNT(*) AS calls, COUNT(*) FILTER (WHERE cache_status <> 'external') AS proxied, COUNT(*) FILTER (WHERE cache_status = 'hit') AS hits,
+      SUM(cost_usd)::numeric(30,10)::text AS cost, COALESCE(SUM(cost_saved_usd), 0)::numeric(30,10)::text AS saved,
+      COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status = 'hit'), 0)::numeric(30,10)::text AS saved_hit,
+      COALESCE(SUM(cost_saved_usd) FILTER (WHERE cache_status IN ('idempotent_replay', 'coalesced')), 0)::numeric(30,10)::text AS saved_idem
+    FROM openai_call_log WHERE created_at BETWEEN $1 AND $2 AND ('__all' = ANY ($3) OR tenant = ANY ($3))
+    GROUP BY 1, 2 ORDER BY 1, 2`;
   // The latency histograms (021): per bin, exactly the raw rows' counts; by_model keeps (endpoint, model).
   const LATENCY_FACTS = `SELECT CASE WHEN $7 THEN endpoint END AS endpoint, CASE WHEN $7 THEN model END AS model, bin,
       SUM(latency) AS latency, SUM(ttfb) AS ttfb, SUM(overhead) AS overhead
@@ -562,6 +578,8 @@ describe('rollups (migrations 011, 021): panels over the facts functions equal t
     }
     const ap = [new Date(from), new Date(to), e, m, t, u, g];
     expect([...label, (await client.query(ATTR_FACTS, ap)).rows]).toEqual([...label, (await client.query(ATTR_RAW, ap)).rows]);
+    const tp = [new Date(from), new Date(to), t];
+    expect([...label, (await client.query(TENANT_FACTS, tp)).rows]).toEqual([...label, (await client.query(TENANT_RAW, tp)).rows]);
   }
 
   it('for any range and filter, with folded, pending, late, deleted, replayed and five-column rows', async () => {

@@ -76,14 +76,14 @@ const COLUMNS: Array<[keyof CallLogRow, string]> = [
 // ON CONFLICT DO NOTHING, with no target: a row replayed from the spool that is already in the
 // table is skipped, whichever unique index the table has (request_id since migration 010;
 // request_id with created_at on a partitioned table: a spooled line keeps its created_at).
-const INSERT_SQL = `INSERT INTO openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')})
+export const INSERT_SQL = `INSERT INTO openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')})
 SELECT ${COLUMNS.map(([, c]) => c).join(', ')} FROM json_populate_recordset(NULL::openai_call_log, $1::json)
 ON CONFLICT DO NOTHING`;
 
 // Fresh rows (never sent before) go in with COPY: Postgres spends a fifth less CPU per row than
 // on the JSON insert, and the row is this process's, so a duplicate only happens when a batch
 // committed but its reply was lost; then the batch goes again through INSERT ... ON CONFLICT.
-const COPY_SQL = `COPY openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')}) FROM STDIN`;
+export const COPY_SQL = `COPY openai_call_log (${COLUMNS.map(([, c]) => c).join(', ')}) FROM STDIN`;
 
 /** A text value as COPY's text format reads it: backslash, tab, newline and carriage return escaped. */
 function copyText(v: string): string {

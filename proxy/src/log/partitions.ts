@@ -8,8 +8,8 @@ import type { Logger } from '../logger.js';
  *   daily rollups, often, so panels read few pending rows (they are exact either way);
  * - creates the day partitions a week ahead, and with a retention drops the partitions whose rows
  *   are all older than it (the rollups keep their numbers);
- * - gives day partitions created before migration 021 the tenant indexes new ones are created
- *   with, CONCURRENTLY (writers never wait for the build).
+ * - gives day partitions created before migrations 021 and 024 the tenant indexes new ones are
+ *   created with, CONCURRENTLY (writers never wait for the build).
  * Every replica may run it: the fold takes turns under an advisory lock, partition creation is
  * idempotent. A failure is logged and retried at the next tick; it never touches a call-log row.
  */
@@ -55,18 +55,21 @@ export async function maintainPartitions(
   }
 }
 
-/** The indexes migration 021 gives day partitions, by name suffix. */
+/** The indexes migrations 021 and 024 give day partitions, by name suffix: what follows `ON <partition>`. */
 const PARTITION_INDEXES: Array<[string, string]> = [
   ['_tenant_idx', '(tenant, created_at)'],
   ['_tenant_model_idx', '(tenant, endpoint, model, created_at)'],
+  ['_app_user_idx', '(tenant, app_user, created_at) WHERE app_user IS NOT NULL'],
+  ['_model_idx', '(tenant, model, created_at)'],
+  ['_tags_idx', 'USING gin (tags) WHERE tags IS NOT NULL'],
 ];
 
 /**
- * Builds migration 021's indexes on every day partition and the DEFAULT partition that lacks a valid
- * one, one at a time with CREATE INDEX CONCURRENTLY (outside a transaction: it must not run in one,
- * and it lets inserts go on). A build that failed half-way leaves an invalid index, dropped and
- * rebuilt here. Returns the indexes built. The legacy partition (015) keeps its own indexes,
- * (tenant, created_at) among them since migration 001.
+ * Builds migrations 021's and 024's indexes on every day partition and the DEFAULT partition that
+ * lacks a valid one, one at a time with CREATE INDEX CONCURRENTLY (outside a transaction: it must not
+ * run in one, and it lets inserts go on). A build that failed half-way leaves an invalid index,
+ * dropped and rebuilt here. Returns the indexes built. The legacy partition (015) keeps its own
+ * indexes, (tenant, created_at) among them since migration 001.
  */
 export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
   const built: string[] = [];
