@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
+import { createPool } from '../../proxy/src/db/pool.js';
 import { startCallLogMaintenance, summarizeNewRanges } from '../../proxy/src/log/partitions.js';
 import { testPool } from '../support/db.js';
 
@@ -44,6 +45,21 @@ describe('BRIN summarization of the partition being written', () => {
     expect(await summarizeNewRanges(pool)).toBeGreaterThan(0);
     expect(await summarizeNewRanges(pool)).toBe(0);
     expect(await unsummarized(partition)).toBe(0);
+  });
+
+  // Roles are the server's; the embedded PGlite has one user.
+  (process.env.DATABASE_URL ? it : it.skip)('a proxy whose role does not own the partitions leaves it to autovacuum, without an error', async () => {
+    await pool.query('DO $$ BEGIN CREATE ROLE tollgate_test_not_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$');
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.username = 'tollgate_test_not_owner';
+    const other = createPool(url.toString(), 1);
+    try {
+      const partition = await writeNow('c', 3000);
+      expect(await summarizeNewRanges(other)).toBe(0);
+      expect(await unsummarized(partition)).toBeGreaterThan(0);
+    } finally {
+      await other.end();
+    }
   });
 
   it("the maintenance loop runs it with every fold", async () => {

@@ -109,7 +109,8 @@ export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
  * per read, twice in a 561 ms latency panel; 0.25 ms once summarized; a 100 M-row log's day
  * partition takes ~1.1 M rows a day). Summarizing every few seconds scans only the pages written
  * since the last time. It takes the lock VACUUM takes (never one that stops writers); when
- * autovacuum holds it, that vacuum is summarizing anyway, so this round is skipped.
+ * autovacuum holds it, that vacuum is summarizing anyway, so this round is skipped. A proxy whose
+ * role does not own the partitions cannot summarize them and leaves it to autovacuum.
  */
 export async function summarizeNewRanges(pool: Pool): Promise<number> {
   const client = await pool.connect();
@@ -130,7 +131,10 @@ export async function summarizeNewRanges(pool: Pool): Promise<number> {
     );
     return Number(rows[0]?.n ?? 0);
   } catch (err) {
-    if ((err as { code?: string }).code === '55P03') return 0; // lock_not_available: a VACUUM is on it
+    const code = (err as { code?: string }).code;
+    // lock_not_available: a VACUUM is on it. insufficient_privilege: only the index's owner may
+    // summarize, and the migrations ran as another role; autovacuum summarizes instead.
+    if (code === '55P03' || code === '42501') return 0;
     throw err;
   } finally {
     await client.query('RESET lock_timeout').catch(() => undefined);
