@@ -23,6 +23,8 @@ export interface CallLogMaintenanceOptions {
   retentionDays: number;
   /** Day partitions created ahead of today. */
   daysAhead?: number;
+  /** The moment whose partitions are being written, for the BRIN summarization (default: now). */
+  clock?: () => Date;
 }
 
 /** Folds every pending delta (in bounded steps); returns how many delta rows were folded. */
@@ -112,7 +114,7 @@ export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
  * autovacuum holds it, that vacuum is summarizing anyway, so this round is skipped. A proxy whose
  * role does not own the partitions cannot summarize them and leaves it to autovacuum.
  */
-export async function summarizeNewRanges(pool: Pool): Promise<number> {
+export async function summarizeNewRanges(pool: Pool, at: Date = new Date()): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query("SET lock_timeout = '500ms'");
@@ -125,9 +127,10 @@ export async function summarizeNewRanges(pool: Pool): Promise<number> {
          JOIN pg_am am ON am.oid = ic.relam
         WHERE h.inhparent = 'openai_call_log'::regclass
           AND am.amname = 'brin'
-          AND c.relname IN ('openai_call_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-                            'openai_call_log_p' || to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYYMMDD'),
+          AND c.relname IN ('openai_call_log_p' || to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                            'openai_call_log_p' || to_char(($1::timestamptz - interval '1 hour') AT TIME ZONE 'UTC', 'YYYYMMDD'),
                             'openai_call_log_default')`,
+      [at],
     );
     return Number(rows[0]?.n ?? 0);
   } catch (err) {
@@ -162,7 +165,7 @@ export function startCallLogMaintenance(pool: Pool, opts: CallLogMaintenanceOpti
   };
   const fold = loop('rollup fold', opts.foldIntervalMs, async () => {
     await foldCallLog(pool);
-    await summarizeNewRanges(pool);
+    await summarizeNewRanges(pool, opts.clock?.());
   }, false);
   const partitions = loop('partition maintenance', opts.partitionIntervalMs, async () => {
     const r = await maintainPartitions(pool, opts.retentionDays, opts.daysAhead);
