@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { request as httpRequest } from 'undici';
 import { tenantOf } from '../proxy/src/tenant.js';
+import { startLocalUpstream } from './support/localUpstream.js';
 import { loggedRows, startStack, type Stack } from './support/stack.js';
 
 const chatPath = 'POST /v1/chat/completions';
@@ -142,21 +143,46 @@ describe('/v1 response cache and Idempotency-Key', () => {
   });
 
   it('callers waiting on one Idempotency-Key share its failed attempt; a later retry runs again', async () => {
-    const key = `herd-${Date.now()}`;
-    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'keyed and rate limited' }] });
-    const send = (headers: Record<string, string>) =>
-      httpRequest(`${stack.proxyUrl}/chat/completions`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-key-herd', 'idempotency-key': key, ...headers },
-      }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
-    const before = stack.mock.counts()[chatPath] ?? 0;
-    const results = await Promise.all(Array.from({ length: 20 }, () => send({ 'x-mock-error': '429', 'x-mock-latency-ms': '100' })));
-    expect(results.every((r) => r.status === 429)).toBe(true);
-    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
-    const retry = await send({});
-    expect(retry.status).toBe(200);
-    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(2);
+    // The attempt fails only once all 20 callers reached the proxy, and a moment later (they are
+    // then waiting on it): one that arrived after the failure would be a retry, and run again (as
+    // it should). A fixed 100 ms upstream delay flaked on a busy machine (2 attempts).
+    let calls = 0;
+    let arrived = 0;
+    let allIn!: () => void;
+    const everyoneIn = new Promise<void>((resolve) => (allIn = resolve));
+    const upstream = await startLocalUpstream((_req, res) => {
+      calls++;
+      if (calls > 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-retry', object: 'chat.completion', created: 0, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+        return;
+      }
+      void everyoneIn.then(() => setTimeout(() => {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
+      }, 500));
+    });
+    const own = await startStack({ UPSTREAM_BASE_URL: upstream.url });
+    own.server.on('request', () => ++arrived === 20 && allIn());
+    try {
+      const key = `herd-${Date.now()}`;
+      const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'keyed and rate limited' }] });
+      const send = () =>
+        httpRequest(`${own.proxyUrl}/chat/completions`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-key-herd', 'idempotency-key': key },
+        }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
+      const results = await Promise.all(Array.from({ length: 20 }, send));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(429));
+      expect(calls).toBe(1);
+      const retry = await send();
+      expect(retry.status).toBe(200);
+      expect(calls).toBe(2);
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
   });
 
   it('tenants are isolated: the same request with two API keys reaches upstream twice', async () => {
