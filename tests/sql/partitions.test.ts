@@ -85,7 +85,7 @@ describe('BRIN summarization of the partition being written', () => {
     const stop = startCallLogMaintenance(pool, { foldIntervalMs: 50, partitionIntervalMs: 3_600_000, retentionDays: 0, clock: () => day });
     try {
       // Checking summarizes what is left, so it cannot pass by waiting: only the loop can have done it.
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 3000));
       expect(await unsummarized(partition)).toBe(0);
     } finally {
       stop();

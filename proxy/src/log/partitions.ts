@@ -164,8 +164,9 @@ export function startCallLogMaintenance(pool: Pool, opts: CallLogMaintenanceOpti
     return timer;
   };
   const fold = loop('rollup fold', opts.foldIntervalMs, async () => {
-    await foldCallLog(pool);
-    await summarizeNewRanges(pool, opts.clock?.());
+    // Two jobs on one clock, side by side: a slow or failing fold must not hold the other back.
+    const done = await Promise.allSettled([foldCallLog(pool), summarizeNewRanges(pool, opts.clock?.())]);
+    for (const r of done) if (r.status === 'rejected') throw r.reason;
   }, false);
   const partitions = loop('partition maintenance', opts.partitionIntervalMs, async () => {
     const r = await maintainPartitions(pool, opts.retentionDays, opts.daysAhead);
