@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { idempotencyKeyHash } from '../proxy/src/idempotency/keys.js';
 import { buildReplica, removeReplicaBuild, spawnReplica, type Replica } from './support/replicaProcess.js';
-import { startLocalUpstream } from './support/localUpstream.js';
+import { afterArrivals, answerRateLimited, startLocalUpstream } from './support/localUpstream.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CHAT = '/v1/chat/completions';
@@ -221,22 +221,15 @@ describe('Idempotency-Key: bounded wait and failures', () => {
   });
 
   it('callers waiting on one key share a rate-limited attempt (retry-after included) instead of each retrying', async () => {
+    // The attempt fails only once all 20 callers reached the proxy, and a moment later.
     let calls = 0;
-    // The attempt fails only once all 20 callers reached the proxy, and a moment later (they are
-    // then waiting on it): one that arrives after the failure is a retry, and runs again (as it
-    // should). A fixed delay flaked on a machine busy with other jobs.
-    let arrived = 0;
-    let allIn!: () => void;
-    const everyoneIn = new Promise<void>((resolve) => (allIn = resolve));
+    let everyoneIn!: Promise<void>;
     const limited = await startLocalUpstream((_req, res) => {
       calls++;
-      void everyoneIn.then(() => setTimeout(() => {
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
-        res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-      }, 500));
+      void everyoneIn.then(() => answerRateLimited(res, '7'));
     });
     const stack = await startStack({ OPENAI_API_KEY: 'sk-idem-429', UPSTREAM_BASE_URL: limited.url });
-    stack.server.on('request', () => ++arrived === 20 && allIn());
+    everyoneIn = afterArrivals(stack.server, 20);
     try {
       const base = stack.proxyUrl.replace(/\/v1$/, '');
       const headers = { 'idempotency-key': randomUUID() };

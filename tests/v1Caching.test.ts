@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { request as httpRequest } from 'undici';
 import { tenantOf } from '../proxy/src/tenant.js';
-import { startLocalUpstream } from './support/localUpstream.js';
+import { afterArrivals, answerRateLimited, startLocalUpstream } from './support/localUpstream.js';
 import { loggedRows, startStack, type Stack } from './support/stack.js';
 
 const chatPath = 'POST /v1/chat/completions';
@@ -126,30 +126,39 @@ describe('/v1 response cache and Idempotency-Key', () => {
   });
 
   it('concurrent duplicates of a call upstream refuses share its answer instead of each retrying', async () => {
-    const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'rate limited together' }] };
-    const before = stack.mock.counts()[chatPath] ?? 0;
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        httpRequest(`${stack.proxyUrl}/chat/completions`, {
-          method: 'POST',
-          body: JSON.stringify(params),
-          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-herd', 'x-tollgate-cache': 'on', 'x-mock-error': '429', 'x-mock-latency-ms': '100' },
-        }).then(async (r) => ({ status: r.statusCode, retryAfter: r.headers['retry-after'], body: await r.body.text() })),
-      ),
-    );
-    expect((stack.mock.counts()[chatPath] ?? 0) - before).toBe(1);
-    expect(results.every((r) => r.status === 429 && r.retryAfter === '1')).toBe(true);
-    expect(new Set(results.map((r) => r.body)).size).toBe(1);
+    // The refusal comes only once all 20 callers reached the proxy, and a moment later.
+    let calls = 0;
+    let everyoneIn!: Promise<void>;
+    const upstream = await startLocalUpstream((_req, res) => {
+      calls++;
+      void everyoneIn.then(() => answerRateLimited(res, '1'));
+    });
+    const own = await startStack({ UPSTREAM_BASE_URL: upstream.url });
+    everyoneIn = afterArrivals(own.server, 20);
+    try {
+      const params = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'rate limited together' }] };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          httpRequest(`${own.proxyUrl}/chat/completions`, {
+            method: 'POST',
+            body: JSON.stringify(params),
+            headers: { 'content-type': 'application/json', authorization: 'Bearer sk-herd', 'x-tollgate-cache': 'on' },
+          }).then(async (r) => ({ status: r.statusCode, retryAfter: r.headers['retry-after'], body: await r.body.text() })),
+        ),
+      );
+      expect(calls).toBe(1);
+      expect(results.every((r) => r.status === 429 && r.retryAfter === '1')).toBe(true);
+      expect(new Set(results.map((r) => r.body)).size).toBe(1);
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
   });
 
   it('callers waiting on one Idempotency-Key share its failed attempt; a later retry runs again', async () => {
-    // The attempt fails only once all 20 callers reached the proxy, and a moment later (they are
-    // then waiting on it): one that arrived after the failure would be a retry, and run again (as
-    // it should). A fixed 100 ms upstream delay flaked on a busy machine (2 attempts).
+    // The attempt fails only once all 20 callers reached the proxy, and a moment later.
     let calls = 0;
-    let arrived = 0;
-    let allIn!: () => void;
-    const everyoneIn = new Promise<void>((resolve) => (allIn = resolve));
+    let everyoneIn!: Promise<void>;
     const upstream = await startLocalUpstream((_req, res) => {
       calls++;
       if (calls > 1) {
@@ -157,13 +166,10 @@ describe('/v1 response cache and Idempotency-Key', () => {
         res.end(JSON.stringify({ id: 'chatcmpl-retry', object: 'chat.completion', created: 0, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
         return;
       }
-      void everyoneIn.then(() => setTimeout(() => {
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
-        res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-      }, 500));
+      void everyoneIn.then(() => answerRateLimited(res, '1'));
     });
     const own = await startStack({ UPSTREAM_BASE_URL: upstream.url });
-    own.server.on('request', () => ++arrived === 20 && allIn());
+    everyoneIn = afterArrivals(own.server, 20);
     try {
       const key = `herd-${Date.now()}`;
       const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'keyed and rate limited' }] });

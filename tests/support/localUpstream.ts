@@ -1,4 +1,4 @@
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface LocalUpstream {
@@ -18,4 +18,25 @@ export async function startLocalUpstream(handler: RequestListener): Promise<Loca
       return new Promise((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * Resolves `settleMs` after the `n`th request reached `server` (the proxy under test). A herd test
+ * holds its upstream's first answer on it, so that the answer comes when every caller is already
+ * waiting on that attempt: one that arrived after it would be a retry, and rightly run again. A
+ * fixed upstream delay instead flaked on a busy machine.
+ */
+export function afterArrivals(server: Server, n: number, settleMs = 500): Promise<void> {
+  let arrived = 0;
+  return new Promise((resolve) => {
+    server.on('request', () => {
+      if (++arrived === n) setTimeout(resolve, settleMs);
+    });
+  });
+}
+
+/** OpenAI's answer to a rate-limited request. */
+export function answerRateLimited(res: ServerResponse, retryAfter: string): void {
+  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
+  res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
 }

@@ -1,4 +1,4 @@
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, type PoolClient } from 'pg';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
@@ -43,15 +43,22 @@ export async function maintainPartitions(
   retentionDays: number,
   daysAhead = 7,
 ): Promise<{ created: string[]; dropped: string[] }> {
-  const client = await pool.connect();
-  try {
-    // Attaching and detaching take a short lock on the log: never queue behind a long query.
-    await client.query("SET lock_timeout = '2s'");
+  // Attaching and detaching take a short lock on the log: never queue behind a long query.
+  return withLockTimeout(pool, '2s', async (client) => {
     const { rows } = await client.query<{ created: string[]; dropped: string[] }>(
       'SELECT created, dropped FROM tollgate_call_log_maintain($1, $2)',
       [daysAhead, retentionDays],
     );
     return rows[0] ?? { created: [], dropped: [] };
+  });
+}
+
+/** Runs `fn` on a pooled connection whose lock waits give up after `timeout`, restored after. */
+async function withLockTimeout<T>(pool: Pool, timeout: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SET lock_timeout = '${timeout}'`);
+    return await fn(client);
   } finally {
     await client.query('RESET lock_timeout').catch(() => undefined);
     client.release();
@@ -115,33 +122,30 @@ export async function ensurePartitionIndexes(pool: Pool): Promise<string[]> {
  * role does not own the partitions cannot summarize them and leaves it to autovacuum.
  */
 export async function summarizeNewRanges(pool: Pool, at: Date = new Date()): Promise<number> {
-  const client = await pool.connect();
   try {
-    await client.query("SET lock_timeout = '500ms'");
-    const { rows } = await client.query<{ n: string | null }>(
-      `SELECT sum(brin_summarize_new_values(i.indexrelid)) AS n
-         FROM pg_inherits h
-         JOIN pg_class c ON c.oid = h.inhrelid
-         JOIN pg_index i ON i.indrelid = h.inhrelid
-         JOIN pg_class ic ON ic.oid = i.indexrelid
-         JOIN pg_am am ON am.oid = ic.relam
-        WHERE h.inhparent = 'openai_call_log'::regclass
-          AND am.amname = 'brin'
-          AND c.relname IN ('openai_call_log_p' || to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDD'),
-                            'openai_call_log_p' || to_char(($1::timestamptz - interval '1 hour') AT TIME ZONE 'UTC', 'YYYYMMDD'),
-                            'openai_call_log_default')`,
-      [at],
-    );
-    return Number(rows[0]?.n ?? 0);
+    return await withLockTimeout(pool, '500ms', async (client) => {
+      const { rows } = await client.query<{ n: string | null }>(
+        `SELECT sum(brin_summarize_new_values(i.indexrelid)) AS n
+           FROM pg_inherits h
+           JOIN pg_class c ON c.oid = h.inhrelid
+           JOIN pg_index i ON i.indrelid = h.inhrelid
+           JOIN pg_class ic ON ic.oid = i.indexrelid
+           JOIN pg_am am ON am.oid = ic.relam
+          WHERE h.inhparent = 'openai_call_log'::regclass
+            AND am.amname = 'brin'
+            AND c.relname IN ('openai_call_log_p' || to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                              'openai_call_log_p' || to_char(($1::timestamptz - interval '1 hour') AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                              'openai_call_log_default')`,
+        [at],
+      );
+      return Number(rows[0]?.n ?? 0);
+    });
   } catch (err) {
     const code = (err as { code?: string }).code;
     // lock_not_available: a VACUUM is on it. insufficient_privilege: only the index's owner may
     // summarize, and the migrations ran as another role; autovacuum summarizes instead.
     if (code === '55P03' || code === '42501') return 0;
     throw err;
-  } finally {
-    await client.query('RESET lock_timeout').catch(() => undefined);
-    client.release();
   }
 }
 
