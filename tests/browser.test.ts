@@ -116,8 +116,10 @@ beforeAll(async () => {
   await seed();
   // Grafana's queries run as its read-only role, as the provisioned datasource does. (PGlite is one
   // session for every connection: a role set there would apply to the seeding too, so not there.)
-  grafanaPool = createPool(database!.url, 4);
-  if (!process.env.TEST_DATABASE_EMBEDDED) grafanaPool.on('connect', (c) => void c.query('SET ROLE tollgate_grafana'));
+  // The role is set at connection start-up (a SET ROLE on connect raced the pool's first query).
+  const url = new URL(database!.url);
+  if (!process.env.TEST_DATABASE_EMBEDDED) url.searchParams.set('options', '-c role=tollgate_grafana');
+  grafanaPool = createPool(url.toString(), 4);
   shell = await startGrafanaShell(grafanaPool);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
