@@ -146,7 +146,12 @@ async function relaySse(r: Relay): Promise<CallOutcome> {
   const { res, ctx, tap, upstream, prepared } = r;
   const outcome = baseOutcome(r);
   sendHead(r, false);
-  openSse(res, upstream.statusCode);
+  openSse(res, upstream.statusCode, false);
+  // The head leaves with the first events when they came with it (one write, one packet for the
+  // caller to read, instead of two; three with the end, for a short stream that came whole), and
+  // on the next turn of the event loop when they did not: the caller still has it as soon as
+  // upstream sent it. Not when the end is already asked for and held for the row: it goes with it.
+  const flushHead = setImmediate(() => res.headersSent || res.destroyed || ctx.lastByte?.ended || res.flushHeaders());
   const observer = new SseObserver();
   const splitter = prepared.injectedUsage ? new SseEventSplitter() : undefined;
   const decoder = new StringDecoder('utf8');
@@ -180,6 +185,8 @@ async function relaySse(r: Relay): Promise<CallOutcome> {
     // The SDK turns an `error` event into an APIError instead of hanging on a cut stream.
     outcome.errorType = interrupted(r, err, () => res.end(sseErrorEvent('The upstream connection was interrupted.', 'server_error', 'upstream_interrupted')));
     tap?.onEnd?.({ complete: false, usage: outcome.usage });
+  } finally {
+    clearImmediate(flushHead);
   }
   return outcome;
 }

@@ -33,16 +33,32 @@ export class SseObserver {
 
   /** The generated text seen so far. */
   get text(): string {
-    for (const data of this.unparsed) {
+    this.foldUnparsed();
+    return this.collected;
+  }
+
+  private foldUnparsed(): void {
+    if (!this.unparsed.length) return;
+    const pending = this.unparsed;
+    this.unparsed = [];
+    this.unparsedBytes = 0;
+    for (const data of pending) {
       try {
         this.collectText(JSON.parse(data) as Record<string, unknown>);
       } catch {
         // Not JSON: carries no text.
       }
     }
-    this.unparsed = [];
-    this.unparsedBytes = 0;
-    return this.collected;
+  }
+
+  /**
+   * Text in the order it came: what waits unparsed goes before it. Only an event that carries text
+   * folds the waiting chunks in; the usage chunk at a stream's end leaves them unparsed.
+   */
+  private append(text: string): void {
+    if (!text) return;
+    this.foldUnparsed();
+    this.collected += text;
   }
 
   private onEvent(e: EventSourceMessage): void {
@@ -53,11 +69,9 @@ export class SseObserver {
     if (this.onlyText(e)) {
       this.unparsed.push(e.data);
       // A long stream's text is folded as it goes rather than holding every chunk.
-      if ((this.unparsedBytes += e.data.length) > MAX_UNPARSED_BYTES) void this.text;
+      if ((this.unparsedBytes += e.data.length) > MAX_UNPARSED_BYTES) this.foldUnparsed();
       return;
     }
-    // Text in the order it came: what waits unparsed goes before this event's.
-    if (this.unparsed.length) void this.text;
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(e.data) as Record<string, unknown>;
@@ -80,7 +94,7 @@ export class SseObserver {
       return;
     }
     if (type === 'transcript.text.delta' && typeof json['delta'] === 'string') {
-      this.collected += json['delta'];
+      this.append(json['delta']);
       return;
     }
     // Azure's first chunk (prompt filter results) names no model: an empty string is none.
@@ -106,21 +120,21 @@ export class SseObserver {
     const choices = Array.isArray(json['choices']) ? (json['choices'] as Array<Record<string, unknown>>) : [];
     for (const choice of choices) {
       const delta = choice['delta'] as Record<string, unknown> | undefined;
-      if (delta && typeof delta['content'] === 'string') this.collected += delta['content'];
-      if (delta && typeof delta['refusal'] === 'string') this.collected += delta['refusal'];
+      if (delta && typeof delta['content'] === 'string') this.append(delta['content']);
+      if (delta && typeof delta['refusal'] === 'string') this.append(delta['refusal']);
       // Tool calls are generated tokens too: their names and arguments count in an estimate.
       const calls = Array.isArray(delta?.['tool_calls']) ? (delta!['tool_calls'] as Array<{ function?: { name?: unknown; arguments?: unknown } }>) : [];
       for (const call of calls) {
-        if (typeof call?.function?.name === 'string') this.collected += call.function.name;
-        if (typeof call?.function?.arguments === 'string') this.collected += call.function.arguments;
+        if (typeof call?.function?.name === 'string') this.append(call.function.name);
+        if (typeof call?.function?.arguments === 'string') this.append(call.function.arguments);
       }
       const text = choice['text'];
-      if (typeof text === 'string') this.collected += text;
+      if (typeof text === 'string') this.append(text);
     }
   }
 
   private onResponsesEvent(type: string, json: Record<string, unknown>): void {
-    if (type === 'response.output_text.delta' && typeof json['delta'] === 'string') this.collected += json['delta'];
+    if (type === 'response.output_text.delta' && typeof json['delta'] === 'string') this.append(json['delta']);
     const response = json['response'] as Record<string, unknown> | undefined;
     if (response && typeof response['model'] === 'string') this.model = response['model'];
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
@@ -167,6 +181,7 @@ export class SseEventSplitter {
  * the `"usage":null` field the option adds to every other chunk is removed, byte for byte.
  */
 export function hideInjectedUsage(event: string): string | null {
+  if (!event.includes('"usage"')) return event;
   const dataLine = /^data: ?(.*)$/m.exec(event);
   if (!dataLine || dataLine[1] === '[DONE]') return event;
   const data = dataLine[1]!;
