@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /**
  * `npm run bench` as users run it (the built entry point): it measures only the servers it
@@ -19,11 +20,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the bench on the embedded Postgres with TMPDIR pointed at `tmp`, so its data folder can be checked for. */
+/** Runs the bench with TMPDIR pointed at `tmp`, so its data folder can be checked for. */
 function bench(env: Record<string, string>, tmp: string): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, ...env };
+  // The embedded Postgres unless the test gives a DATABASE_URL itself.
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
   delete childEnv.DATABASE_URL;
   delete childEnv.PGLITE_DATA_DIR;
+  Object.assign(childEnv, env);
   const child = spawn(process.execPath, [BENCH], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -156,6 +159,63 @@ describe('npm run bench (the built proxy/dist/bench/main.js)', () => {
       }),
     120_000,
   );
+
+  // The logging pass-through writes with COPY to a Postgres server: the server pass only.
+  const server = process.env.TEST_DATABASE_URL && !process.env.TEST_DATABASE_EMBEDDED ? it.concurrent : it.concurrent.skip;
+  server(
+    'with DATABASE_URL: measures the logging pass-through too, a row for every call it was sent, and CPU per request from /proc',
+    () =>
+      inTmp(async (tmp) => {
+        const url = new URL(process.env.TEST_DATABASE_URL!);
+        const name = `${url.pathname.slice(1)}_bench_${process.pid}`;
+        const admin = new pg.Client({ connectionString: url.toString() });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${name}`);
+        const own = new URL(url);
+        own.pathname = `/${name}`;
+        try {
+          const json = join(tmp, 'bench.json');
+          const r = await bench(
+            { DATABASE_URL: own.toString(), BENCH_REQUESTS: '40', BENCH_CONCURRENCY: '2', BENCH_ROUNDS: '1', BENCH_STREAMS: '0', BENCH_JSON: json },
+            tmp,
+          );
+          expect([r.code, r.stderr]).toEqual([0, '']);
+          expect(r.stdout).toMatch(/logging pass-through http:\/\/127\.0\.0\.1:\d+\/v1/);
+          expect(r.stdout).toMatch(/chat, JSON: .*logging\/raw req\/s [\d.]+, tollgate\/logging [\d.]+/);
+          const out = JSON.parse(readFileSync(json, 'utf8')) as BenchJson;
+          expect([out.ok, out.failures]).toEqual([true, []]);
+          expect(out.scenarios.map((s) => [s.id, Object.keys(s.targets)])).toEqual([
+            ['chat-json', ['direct', 'raw', 'logging', 'tollgate']],
+            ['chat-sse', ['direct', 'raw', 'logging', 'tollgate']],
+            ['cache-hit', ['raw', 'tollgate']],
+          ]);
+          const sent = out.scenarios.slice(0, 2).reduce((n, s) => n + s.rounds[0]!.logging!.warmupRequests + s.rounds[0]!.logging!.ok, 0);
+          // Its rows, with the usage it read: the two check calls, then every warm-up and measured call.
+          const db = new pg.Client({ connectionString: own.toString() });
+          await db.connect();
+          try {
+            const { rows } = await db.query(
+              `SELECT count(*)::int AS n, count(*) FILTER (WHERE tokens_prompt > 0 AND tokens_completion > 0 AND cost_usd > 0)::int AS priced
+                 FROM openai_call_log WHERE tenant = 'anonymous'`,
+            );
+            expect(rows[0]).toEqual({ n: sent + 2, priced: sent + 2 });
+          } finally {
+            await db.end();
+          }
+          const json0 = out.scenarios[0]!.rounds[0]!;
+          for (const target of ['direct', 'raw', 'logging', 'tollgate']) expect([target, json0[target]!.cpu!.process]).toEqual([target, expect.any(Number)]);
+          // The two that write to Postgres have their backends found and measured (in 10 ms ticks:
+          // a few batches may round to 0); the others have none.
+          expect(json0['logging']!.cpu!.postgres).toEqual(expect.any(Number));
+          expect(json0['tollgate']!.cpu!.postgres).toEqual(expect.any(Number));
+          expect(json0['raw']!.cpu!.postgres).toBeUndefined();
+        } finally {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await admin.end();
+        }
+      }),
+    120_000,
+  );
 });
 
 interface Measured {
@@ -168,6 +228,7 @@ interface Measured {
   latency: { p50: number; p99: number };
   ttfb: { p50: number; p99: number };
   cache: Record<string, number>;
+  cpu?: { process?: number; postgres?: number };
 }
 interface Spread {
   median: number;

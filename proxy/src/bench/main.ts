@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from '../config.js';
+import pg from 'pg';
 import { startChild, stopChild, type Child } from './children.js';
+import { CpuMeter } from './cpu.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { WorkerReply, WorkerRequest } from './loadWorker.js';
 import {
@@ -27,6 +29,9 @@ import { BenchConfigError, benchDataDir, benchSettings, type BenchSettings } fro
  * Four child processes, so that nothing measures itself:
  * - the fast upstream (upstream.ts): canned chat completions in microseconds;
  * - a raw pass-through (rawPassthrough.ts): node:http piping to the upstream, the floor;
+ * - with DATABASE_URL, a logging pass-through (loggingPassthrough.ts): the least a proxy that writes
+ *   Tollgate's call log does (parse, forward, one row per call COPY'd in batches), the floor of
+ *   any proxy that logs;
  * - Tollgate (main.js) pointed at the upstream, with its call log on DATABASE_URL or a fresh
  *   embedded Postgres in a temporary folder, and /metrics on;
  * - the load generator (loadWorker.ts): closed loop, BENCH_CONCURRENCY keep-alive connections,
@@ -247,6 +252,7 @@ async function main(): Promise<number> {
 
   const children: Child[] = [];
   let worker: LoadWorker | undefined;
+  let meterDb: pg.Pool | undefined;
   const data = benchDataDir(process.env);
   const spawnChild = (name: string, script: string, timeoutMs: number, env: Record<string, string>) => {
     const child = startChild({
@@ -281,20 +287,33 @@ async function main(): Promise<number> {
       PORT: String(settings.rawPort),
       UPSTREAM_URL: direct,
     });
-    const proxy = spawnChild('the proxy (main.js)', 'main.js', 120_000, { ...tollgateEnv, PORT: String(settings.proxyPort), UPSTREAM_BASE_URL: direct });
+    const proxy = spawnChild('the proxy (main.js)', 'main.js', 120_000, { ...tollgateEnv, PORT: String(settings.proxyPort), UPSTREAM_BASE_URL: direct, PGAPPNAME: APP_NAMES.tollgate });
     const viaRaw = `http://127.0.0.1:${(await abort.race(raw.ready)).port}/v1`;
     // It prints the address as localhost, which may resolve to ::1; it listens on 127.0.0.1.
     const viaProxy = `http://127.0.0.1:${(await abort.race(proxy.ready)).port}/v1`;
     await abort.race(waitFor(viaProxy.replace(/\/v1$/, '/readyz')));
     worker = new LoadWorker((err) => abort.fail(err));
-    const urls: Record<Target, string> = { direct, raw: viaRaw, tollgate: viaProxy };
-    const ok = await abort.race(measure(settings, urls, proxy.proc.pid, abort, worker, cap, describeDatabase(process.env, data.dir)));
+    const urls: Partial<Record<Target, string>> = { direct, raw: viaRaw, tollgate: viaProxy };
+    const pids: Partial<Record<Target, number>> = { direct: upstream.proc.pid, raw: raw.proc.pid, tollgate: proxy.proc.pid };
+    // After Tollgate is ready: its migrations made the table this one writes to.
+    if (process.env.DATABASE_URL) {
+      const logging = spawnChild('the logging pass-through (bench/loggingPassthrough.js)', 'bench/loggingPassthrough.js', 30_000, {
+        PORT: '0',
+        UPSTREAM_URL: direct,
+        PGAPPNAME: APP_NAMES.logging,
+      });
+      urls.logging = `http://127.0.0.1:${(await abort.race(logging.ready)).port}/v1`;
+      pids.logging = logging.proc.pid;
+    }
+    meterDb = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 }) : undefined;
+    const ok = await abort.race(measure(settings, urls, pids, new CpuMeter(meterDb), abort, worker, cap, describeDatabase(process.env, data.dir)));
     return ok ? 0 : 1;
   } catch (err) {
     console.error(`bench: ${(err as Error).message}`);
     return abort.interrupted ? 130 : 1;
   } finally {
     await worker?.stop();
+    await meterDb?.end().catch(() => undefined);
     // The proxy first: it flushes its call log and closes the embedded Postgres before the folder goes.
     for (const child of [...children].reverse()) await stopChild(child, 20_000);
     data.remove();
@@ -314,20 +333,23 @@ interface ScenarioDef {
 /** Runs every scenario, prints the report; false when a request or a check failed. */
 async function measure(
   settings: BenchSettings,
-  urls: Record<Target, string>,
-  proxyPid: number | undefined,
+  urls: Partial<Record<Target, string>>,
+  pids: Partial<Record<Target, number>>,
+  meter: CpuMeter,
   abort: Abort,
   worker: LoadWorker,
   cap: string,
   database: string,
 ): Promise<boolean> {
-  const up = upstreamControl(new URL(urls.direct).origin);
+  const up = upstreamControl(new URL(urls.direct!).origin);
+  const targets = TARGETS.filter((t) => urls[t]);
+  let loggingSent = 0;
   const failures: string[] = [];
   let tollgateSent = 0;
   const phase = { requests: settings.requests, durationMs: settings.durationS * 1000 };
   const warmup = { requests: settings.requests, durationMs: settings.warmupS * 1000 };
   const spec = (target: Target, body: LoadSpec['body'], extra: Partial<LoadSpec> = {}): LoadSpec => ({
-    url: urls[target],
+    url: urls[target]!,
     path: '/chat/completions',
     concurrency: settings.concurrency,
     ...phase,
@@ -338,10 +360,14 @@ async function measure(
   /** One load run against one target, with the chat calls the upstream answered meanwhile. */
   const run = async (target: Target, s: LoadSpec): Promise<TargetRun> => {
     const before = await up.stats();
+    const cpuBefore = await meter.sample(pids[target], appName(target));
     const result = await abort.race(worker.run(s));
+    const cpuAfter = await meter.sample(pids[target], appName(target));
     const after = await up.stats();
     if (target === 'tollgate') tollgateSent += result.warmupRequests + result.ok + result.errors;
-    return { ...result, upstreamCalls: after.requests - before.requests };
+    if (target === 'logging') loggingSent += result.warmupRequests + result.ok + result.errors;
+    const cpu = CpuMeter.perRequest(cpuBefore, cpuAfter, result.warmupRequests + result.ok + result.errors);
+    return { ...result, upstreamCalls: after.requests - before.requests, cpu };
   };
   const once = { requests: 1, durationMs: null, concurrency: 1, warmup: { requests: 0, durationMs: 0 } };
 
@@ -349,7 +375,8 @@ async function measure(
     `Tollgate bench, run ${RUN}: ${settings.rounds} round(s) of ${settings.durationS} s per target${settings.requests ? ` (or ${settings.requests} requests)` : ''}, ` +
       `after ${settings.warmupS} s of warm-up, concurrency ${settings.concurrency}, call logging and metrics on`,
   );
-  console.log(`upstream ${urls.direct}  raw pass-through ${urls.raw}  Tollgate ${urls.tollgate}`);
+  console.log(`upstream ${urls.direct}  raw pass-through ${urls.raw}${urls.logging ? `  logging pass-through ${urls.logging}` : ''}  Tollgate ${urls.tollgate}`);
+  if (!urls.logging) console.log('No logging pass-through: it writes with COPY to DATABASE_URL, and none is set');
   console.log(`Tollgate database: ${database}; ${cap}`);
   // Everything here shares the machine's cores: other work running meanwhile skews every number.
   const busyBefore = loadavg()[0]!;
@@ -358,7 +385,7 @@ async function measure(
   }
 
   // Each target answers a JSON and a streamed call before anything is measured.
-  for (const target of TARGETS) {
+  for (const target of targets) {
     for (const stream of [false, true]) {
       const r = await run(target, spec(target, { stream, tag: `${RUN}.check` }, once));
       if (r.ok !== 1)
@@ -369,8 +396,8 @@ async function measure(
   }
 
   const defs: ScenarioDef[] = [
-    { id: 'chat-json', label: 'chat, JSON', stream: false, targets: [...TARGETS] },
-    { id: 'chat-sse', label: 'chat, SSE stream', stream: true, targets: [...TARGETS] },
+    { id: 'chat-json', label: 'chat, JSON', stream: false, targets },
+    { id: 'chat-sse', label: 'chat, SSE stream', stream: true, targets },
     { id: 'cache-hit', label: 'chat, JSON, cache hit', stream: false, targets: ['raw', 'tollgate'], headers: { 'x-tollgate-cache': 'on' }, same: true },
   ];
   const scenarios: ScenarioRuns[] = [];
@@ -410,10 +437,10 @@ async function measure(
     await up.chunkDelay(settings.slowChunkDelayMs);
     for (const target of ['raw', 'tollgate'] as const) {
       await up.resetPeak();
-      const mem = target === 'tollgate' ? memory(proxyPid) : undefined;
+      const mem = target === 'tollgate' ? memory(pids.tollgate) : undefined;
       let peak = mem?.rss ?? NaN;
       const sampler = setInterval(() => {
-        const m = target === 'tollgate' ? memory(proxyPid) : undefined;
+        const m = target === 'tollgate' ? memory(pids.tollgate) : undefined;
         if (m && !(m.rss <= peak)) peak = m.rss;
       }, 100);
       let r: TargetRun;
@@ -430,7 +457,7 @@ async function measure(
         clearInterval(sampler);
       }
       const stats = await up.stats();
-      const end = target === 'tollgate' ? memory(proxyPid) : undefined;
+      const end = target === 'tollgate' ? memory(pids.tollgate) : undefined;
       slow.push({
         target,
         streams: n,
@@ -451,7 +478,7 @@ async function measure(
   }
 
   // Every Tollgate call is a call-log row; they are written in batches, so give the last one time.
-  const origin = new URL(urls.tollgate).origin;
+  const origin = new URL(urls.tollgate!).origin;
   let written = await counter(origin, 'tollgate_call_log_written_total');
   for (let i = 0; i < 50 && written !== undefined && written < tollgateSent; i++) {
     await new Promise((r) => setTimeout(r, 200));
@@ -461,7 +488,17 @@ async function measure(
   const callLog = { expected: tollgateSent, written: written ?? null, dropped: dropped ?? null };
   if (written !== undefined && written < tollgateSent) failures.push(`call log: ${written} rows written for ${tollgateSent} calls to Tollgate`);
   if (dropped) failures.push(`call log: ${dropped} rows dropped (tollgate_call_log_dropped_total)`);
-  const hwm = memory(proxyPid)?.hwm;
+  // The logging pass-through is a floor only if it wrote what it was sent.
+  if (urls.logging) {
+    const stats = `${new URL(urls.logging).origin}/_logging/stats`;
+    let s = await loggingStats(stats);
+    for (let i = 0; i < 50 && s.written + s.lost < loggingSent; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      s = await loggingStats(stats);
+    }
+    if (s.written < loggingSent) failures.push(`logging pass-through: ${s.written} rows written for ${loggingSent} calls (${s.lost} lost in failed batches)`);
+  }
+  const hwm = memory(pids.tollgate)?.hwm;
 
   console.log('');
   console.log(scenarioTable(summaries));
@@ -512,6 +549,14 @@ async function measure(
     console.log(`\nResults as JSON: ${settings.jsonPath}`);
   }
   return failures.length === 0;
+}
+
+/** The Postgres application_name of the targets that write to it, to find their backends. */
+const APP_NAMES = { logging: 'bench-logging-passthrough', tollgate: 'bench-tollgate' } as const;
+const appName = (t: Target): string | undefined => (t === 'logging' || t === 'tollgate' ? APP_NAMES[t] : undefined);
+
+async function loggingStats(url: string): Promise<{ written: number; lost: number }> {
+  return (await (await fetch(url)).json()) as { written: number; lost: number };
 }
 
 /** What a Tollgate phase must show to measure what its scenario says it measures. */

@@ -1,12 +1,19 @@
+import type { CpuPerRequest } from './cpu.js';
 import type { LoadResult } from './load.js';
 
-/** The servers a scenario measures: the upstream itself (ceiling), a bare pipe (floor), Tollgate. */
-export const TARGETS = ['direct', 'raw', 'tollgate'] as const;
+/**
+ * The servers a scenario measures: the upstream itself (ceiling), a bare pipe (floor), a pipe that
+ * writes the call log and nothing else (the floor of any proxy that logs; with DATABASE_URL only),
+ * Tollgate.
+ */
+export const TARGETS = ['direct', 'raw', 'logging', 'tollgate'] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** One target's measured phase in one round, with the chat calls the upstream saw meanwhile (warm-up included). */
 export interface TargetRun extends LoadResult {
   upstreamCalls: number;
+  /** CPU per request over the phase (warm-up included): the target's process and its Postgres backends. */
+  cpu?: CpuPerRequest;
 }
 
 export interface ScenarioRuns {
@@ -38,6 +45,9 @@ export interface TargetSummary {
   warmupErrors: number;
   upstreamCalls: number;
   cache: Record<string, number>;
+  /** Medians over the rounds, µs per request (NaN where not measured). */
+  cpuProcessUs: number;
+  cpuPostgresUs: number;
 }
 
 /**
@@ -53,6 +63,9 @@ export interface Ratios {
   rpsRawOverDirect?: Spread;
   /** Streams: Tollgate's time-to-first-byte p50 minus raw's, in ms. */
   ttfbP50OverheadMs?: Spread;
+  /** The logging pass-through's req/s over raw's (what writing the call log alone costs), and Tollgate's over it. */
+  rpsLoggingOverRaw?: Spread;
+  rpsTollgateOverLogging?: Spread;
 }
 
 export interface ScenarioSummary {
@@ -89,6 +102,8 @@ function summarizeTarget(runs: TargetRun[]): TargetSummary {
     warmupErrors: sum((r) => r.warmupErrors),
     upstreamCalls: sum((r) => r.upstreamCalls),
     cache,
+    cpuProcessUs: median(runs.map((r) => r.cpu?.process).filter((v): v is number => v !== undefined)),
+    cpuPostgresUs: median(runs.map((r) => r.cpu?.postgres).filter((v): v is number => v !== undefined)),
   };
 }
 
@@ -108,6 +123,10 @@ export function summarize(s: ScenarioRuns): ScenarioSummary {
     ratios.rpsRawOverDirect = per((r) => raw(r).rps / r.direct!.rps);
   }
   if (s.stream) ratios.ttfbP50OverheadMs = per((r) => tg(r).ttfb.p50 - raw(r).ttfb.p50);
+  if (s.targets.includes('logging')) {
+    ratios.rpsLoggingOverRaw = per((r) => r.logging!.rps / raw(r).rps);
+    ratios.rpsTollgateOverLogging = per((r) => tg(r).rps / r.logging!.rps);
+  }
   return { id: s.id, label: s.label, stream: s.stream, targets, ratios };
 }
 
@@ -155,7 +174,7 @@ function range(s: Spread, fmt: (v: number) => string): string {
 }
 
 export function scenarioTable(summaries: ScenarioSummary[]): string {
-  const rows: string[][] = [['scenario', 'target', 'req/s (median [min..max])', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'errors', 'upstream calls']];
+  const rows: string[][] = [['scenario', 'target', 'req/s (median [min..max])', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'errors', 'upstream calls', 'CPU µs/req', 'its Postgres µs/req']];
   for (const s of summaries) {
     let first = true;
     for (const t of TARGETS) {
@@ -171,6 +190,8 @@ export function scenarioTable(summaries: ScenarioSummary[]): string {
         s.stream ? ms(x.ttfbP99) : '-',
         String(x.errors + x.warmupErrors),
         String(x.upstreamCalls),
+        Number.isFinite(x.cpuProcessUs) ? f(x.cpuProcessUs, 0) : '-',
+        Number.isFinite(x.cpuPostgresUs) ? f(x.cpuPostgresUs, 0) : '-',
       ]);
       first = false;
     }
@@ -185,6 +206,7 @@ export function ratioLines(summaries: ScenarioSummary[]): string[] {
     const parts = [`tollgate/raw req/s ${range(r.rpsTollgateOverRaw, (v) => f(v, 2))}`, `tollgate p99 / raw p99 ${range(r.p99TollgateOverRaw, x)}`];
     if (r.ttfbP50OverheadMs) parts.push(`TTFB overhead p50 ${signed(r.ttfbP50OverheadMs.median)} ms`);
     parts.push(`${s.stream ? 'last byte' : 'latency'} overhead p50 ${signed(r.p50OverheadMs.median)} ms`);
+    if (r.rpsLoggingOverRaw) parts.push(`logging/raw req/s ${f(r.rpsLoggingOverRaw.median, 2)}, tollgate/logging ${f(r.rpsTollgateOverLogging!.median, 2)}`);
     if (r.rpsTollgateOverDirect) parts.push(`tollgate/direct req/s ${f(r.rpsTollgateOverDirect.median, 2)} (raw/direct ${f(r.rpsRawOverDirect!.median, 2)})`);
     return `  ${s.label}: ${parts.join('; ')}`;
   });
