@@ -52,6 +52,16 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: s
       res.end('data: [DONE]\n\n');
     });
   },
+  // The head now, the events only once the test has the head at the client: a proxy that held the
+  // head back until the first event would never let the test open the gate.
+  'head-first-stream': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    void gate.then(() => {
+      res.write('data: {"id":"h1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"late"},"finish_reason":"stop"}]}\n\n');
+      res.end('data: [DONE]\n\n');
+    });
+  },
   // [DONE], then the connection breaks (no proper end of the chunked body).
   'done-then-reset': (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -145,6 +155,20 @@ describe('upstream answers beyond the fake upstream', () => {
       expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(text).not.toContain('"usage"');
     }
+  });
+
+  it('a stream whose upstream sends its head long before its first event: the caller has the head at once', async () => {
+    resetGate();
+    const res = await httpRequest(`${stack.proxyUrl}/chat/completions?shape=head-first-stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer sk-head-${randomUUID()}` },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'head' }] }),
+    });
+    expect([res.statusCode, res.headers['content-type']]).toEqual([200, 'text/event-stream']);
+    openGate();
+    const text = await res.body.text();
+    expect(text).toContain('"content":"late"');
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
   it('with the cache on, a stream whose upstream broke after its [DONE] is a complete answer, ended at [DONE]', async () => {
