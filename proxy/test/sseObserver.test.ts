@@ -1,4 +1,4 @@
-import { SseObserver } from '../src/v1/sseObserver.js';
+import { SseObserver, hideInjectedUsage } from '../src/v1/sseObserver.js';
 
 const event = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 const chunk = (content: string | undefined, extra: Record<string, unknown> = {}) => ({
@@ -61,5 +61,23 @@ describe('SseObserver', () => {
     const events = Array.from({ length: 3000 }, () => event(chunk(piece)));
     const o = observe(event(chunk('')), ...events, event('[DONE]'));
     expect(o.text.length).toBe(3000 * 1000);
+  });
+});
+
+describe('hideInjectedUsage', () => {
+  const chunk = (fields: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a,\\"usage\\":null}"}}]${fields}}\n\n`;
+  it('removes the "usage":null the option adds, wherever it is and however it is spaced', () => {
+    const plain = chunk('');
+    expect(hideInjectedUsage(chunk(',"usage":null'))).toBe(plain);
+    expect(hideInjectedUsage(chunk(',"usage":null,"obfuscation":"x"'))).toBe(chunk(',"obfuscation":"x"'));
+    expect(hideInjectedUsage(chunk(',"usage":null ,"obfuscation":"x"'))).toBe(chunk(' ,"obfuscation":"x"'));
+    expect(hideInjectedUsage('data: {"usage":null,"id":"c1"}\n\n')).toBe('data: {"id":"c1"}\n\n');
+  });
+  it('drops the usage-only chunk, and leaves [DONE], other events and generated text that looks like the field alone', () => {
+    expect(hideInjectedUsage('data: {"id":"c1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}\n\n')).toBeNull();
+    expect(hideInjectedUsage('data: [DONE]\n\n')).toBe('data: [DONE]\n\n');
+    expect(hideInjectedUsage(chunk(''))).toBe(chunk(''));
+    // Not the option's field: a usage object on a chunk with choices is the caller's to see.
+    expect(hideInjectedUsage(chunk(',"usage":{"prompt_tokens":1}'))).toBe(chunk(',"usage":{"prompt_tokens":1}'));
   });
 });

@@ -194,6 +194,12 @@ export function hideInjectedUsage(event: string): string | null {
     }
   }
   // OpenAI puts `usage` before other fields (`obfuscation`), so it is not always last. An unescaped
-  // `,"usage":null` cannot occur inside a JSON string, and chunks have no nested `usage`.
+  // `,"usage":null` cannot occur inside a JSON string, and chunks have no nested `usage`. The
+  // common shape (no space, then `,` or `}`) is cut without a regex: every event of a stream
+  // the proxy asked usage for carries it.
+  const at = event.indexOf(USAGE_NULL_FIELD);
+  const next = at < 0 ? 0 : event.charCodeAt(at + USAGE_NULL_FIELD.length);
+  if (next === 0x2c || next === 0x7d) return event.slice(0, at) + event.slice(at + USAGE_NULL_FIELD.length);
   return event.replace(/,"usage":null(?=\s*[,}])/, '').replace(/\{"usage":null,/, '{');
 }
+const USAGE_NULL_FIELD = ',"usage":null';
