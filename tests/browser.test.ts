@@ -99,7 +99,12 @@ async function seed(): Promise<void> {
     WHERE abs(hashtext(request_id)) % 4 <> 0`);
   // Percentiles come from log-scale histograms (4.4 % wide bins): streams outside the filtered
   // endpoint and model start later, so a filter moves the TTFB p95 by more than one bin.
-  await pool.query(`UPDATE openai_call_log SET ttfb_ms = ttfb_ms * 3 WHERE stream AND NOT (endpoint = 'chat.completions' AND model = 'gpt-4o-mini')`);
+  // The same for the proxy's overhead (latency - upstream), which the backfill draws from 2-18 ms
+  // for every endpoint: without this the two p95s fell in the same bin at some hours of some days.
+  await pool.query(`UPDATE openai_call_log
+      SET ttfb_ms = CASE WHEN stream THEN ttfb_ms * 3 ELSE ttfb_ms END,
+          latency_ms = CASE WHEN upstream_ms IS NOT NULL THEN latency_ms + 30 ELSE latency_ms END
+    WHERE (stream OR upstream_ms IS NOT NULL) AND NOT (endpoint = 'chat.completions' AND model = 'gpt-4o-mini')`);
   await pool.query(`INSERT INTO openai_call_log (endpoint, model, tokens_prompt, tokens_completion, cost_usd, created_at, request_id,
       tenant, method, path, status_code, stream, cache_status, cost_saved_usd, latency_ms, ttfb_ms, upstream_ms, usage_source, app_user, tags)
     SELECT endpoint, model, tokens_prompt, tokens_completion, cost_usd, now() - (row_number() OVER (ORDER BY created_at) * interval '20 seconds'),
