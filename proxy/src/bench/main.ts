@@ -2,8 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from '../config.js';
 import pg from 'pg';
+import { ConfigError, loadConfig } from '../config.js';
 import { startChild, stopChild, type Child } from './children.js';
 import { CpuMeter } from './cpu.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -26,7 +26,7 @@ import { BenchConfigError, benchDataDir, benchSettings, type BenchSettings } fro
  * `npm run bench`: what a client of Tollgate sees, next to a ceiling and a floor measured in the
  * same run, on the same cores.
  *
- * Four child processes, so that nothing measures itself:
+ * Child processes, so that nothing measures itself:
  * - the fast upstream (upstream.ts): canned chat completions in microseconds;
  * - a raw pass-through (rawPassthrough.ts): node:http piping to the upstream, the floor;
  * - with DATABASE_URL, a logging pass-through (loggingPassthrough.ts): the least a proxy that writes
